@@ -1,0 +1,368 @@
+"""`Client` and `AsyncClient`: configuration and the public methods, nothing else.
+
+Each method resolves its arguments, asks the lifecycle for a flow, and hands the flow to the
+client's driver. The two classes differ only in which driver they hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import Self, overload
+
+import httpx
+
+from ._config import DEFAULT_WAIT_TIMEOUT, configure
+from ._drivers import AsyncDriver, SyncDriver
+from ._logs import setup_from_env
+from ._prediction import AsyncPrediction, Prediction, PredictionResult
+from .catalog import ImageModelName, TextModelName
+from .prompts import Message
+from .results import ImageResult, TextResult, image_urls, text_of
+
+__all__ = ["AsyncClient", "AsyncPredictions", "Client", "Predictions"]
+
+setup_from_env()
+
+
+class Predictions:
+    """``client.predictions``: start predictions and look them up, as live `Prediction` handles."""
+
+    def __init__(self, driver: SyncDriver) -> None:
+        self._driver = driver
+
+    @overload
+    def create(
+        self, model: TextModelName, *, input: Mapping[str, object], version: str | None = None
+    ) -> Prediction[TextResult]: ...
+    @overload
+    def create(
+        self, model: ImageModelName, *, input: Mapping[str, object], version: str | None = None
+    ) -> Prediction[ImageResult]: ...
+    @overload
+    def create(
+        self, model: str, *, input: Mapping[str, object], version: str | None = None
+    ) -> Prediction[PredictionResult]: ...
+    def create(
+        self, model: str, *, input: Mapping[str, object], version: str | None = None
+    ) -> Prediction[PredictionResult]:
+        """Start a prediction and return at once, without waiting for it.
+
+        Args:
+            model: a catalog name or alias, or any ``owner/name`` with `version`.
+            input: the model's input, such as ``{"prompt": "..."}``.
+            version: a version hash, to pin one other than the catalog's.
+        """
+        lifecycle = self._driver.lifecycle
+        spec = lifecycle.resolve(model, version)
+        snapshot = self._driver.run(lifecycle.create(spec, input, lifecycle.deadline()))
+        return Prediction(self._driver, snapshot, spec.kind)
+
+    def get(self, id: str) -> Prediction[PredictionResult]:
+        """Look up a prediction by id."""
+        lifecycle = self._driver.lifecycle
+        snapshot = self._driver.run(lifecycle.get(id, lifecycle.deadline()))
+        return Prediction(self._driver, snapshot, None)
+
+
+class AsyncPredictions:
+    """``client.predictions``: start predictions and look them up, as `AsyncPrediction` handles."""
+
+    def __init__(self, driver: AsyncDriver) -> None:
+        self._driver = driver
+
+    @overload
+    async def create(
+        self, model: TextModelName, *, input: Mapping[str, object], version: str | None = None
+    ) -> AsyncPrediction[TextResult]: ...
+    @overload
+    async def create(
+        self, model: ImageModelName, *, input: Mapping[str, object], version: str | None = None
+    ) -> AsyncPrediction[ImageResult]: ...
+    @overload
+    async def create(
+        self, model: str, *, input: Mapping[str, object], version: str | None = None
+    ) -> AsyncPrediction[PredictionResult]: ...
+    async def create(
+        self, model: str, *, input: Mapping[str, object], version: str | None = None
+    ) -> AsyncPrediction[PredictionResult]:
+        """Start a prediction and return at once, without waiting for it.
+
+        Args:
+            model: a catalog name or alias, or any ``owner/name`` with `version`.
+            input: the model's input, such as ``{"prompt": "..."}``.
+            version: a version hash, to pin one other than the catalog's.
+        """
+        lifecycle = self._driver.lifecycle
+        spec = lifecycle.resolve(model, version)
+        snapshot = await self._driver.run(lifecycle.create(spec, input, lifecycle.deadline()))
+        return AsyncPrediction(self._driver, snapshot, spec.kind)
+
+    async def get(self, id: str) -> AsyncPrediction[PredictionResult]:
+        """Look up a prediction by id."""
+        lifecycle = self._driver.lifecycle
+        snapshot = await self._driver.run(lifecycle.get(id, lifecycle.deadline()))
+        return AsyncPrediction(self._driver, snapshot, None)
+
+
+_OPTIONS_DOC = """
+    All options are keyword-only:
+
+    Args:
+        base_url: the server; ``$REPLICATEHOME_BASE_URL`` or ``https://homepage.replicate.com``.
+        timeout: per-request HTTP timeout, in seconds or as an `httpx.Timeout`
+            (default: 30 s, 5 s to connect).
+        max_retries: retries of each request on transient failures (default 2).
+        wait_timeout: the overall deadline for waiting on a prediction (default 300 s).
+        poll_interval: the longest gap between polls; polls start at 0.1 s and back off to it.
+        headers: extra headers for every request; they override the defaults.
+        http_client: your own httpx client (for proxies, transports, limits). You close it.
+"""
+
+
+class Client:
+    """The synchronous client. Safe to share between threads.
+
+    >>> with Client() as client:
+    ...     print(client.generate_text("Write a haiku").text)
+    """
+
+    __doc__ = (__doc__ or "") + _OPTIONS_DOC
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int = 2,
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
+        poll_interval: float = 1.0,
+        headers: Mapping[str, str] | None = None,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        self._base_url, lifecycle = configure(
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            wait_timeout=wait_timeout,
+            poll_interval=poll_interval,
+            headers=headers,
+            http_client=http_client,
+        )
+        self._owns_http = http_client is None
+        self._driver = SyncDriver(http_client or httpx.Client(), lifecycle)
+        self.predictions = Predictions(self._driver)
+        """Start and look up predictions."""
+
+    @property
+    def base_url(self) -> str:
+        """The server this client talks to."""
+        return self._base_url
+
+    def generate_text(
+        self,
+        prompt: str | None = None,
+        *,
+        messages: Sequence[Message] | None = None,
+        model: str = "gemma-2b",
+        version: str | None = None,
+        **input: object,
+    ) -> TextResult:
+        """Generate text and return it when the prediction ends.
+
+        Args:
+            prompt: the prompt; wins over `messages` when both are given.
+            messages: chat messages, turned into one prompt (see `replicatehome.prompts`).
+            model: a text model's name or alias.
+            version: a version hash, for models outside the catalog.
+            **input: more model inputs, such as ``max_new_tokens=128``.
+        """
+        lifecycle = self._driver.lifecycle
+        spec, full_input = lifecycle.plan("text", model, version, prompt, messages, input)
+        snapshot = self._driver.run(lifecycle.generate(spec, full_input, lifecycle.deadline()))
+        return TextResult(text_of(snapshot), snapshot)
+
+    def stream_text(
+        self,
+        prompt: str | None = None,
+        *,
+        messages: Sequence[Message] | None = None,
+        model: str = "gemma-2b",
+        version: str | None = None,
+        **input: object,
+    ) -> Iterator[str]:
+        """Generate text and yield it chunk by chunk as the server produces it.
+
+        Takes the same arguments as `generate_text`.
+        """
+        lifecycle = self._driver.lifecycle
+        spec, full_input = lifecycle.plan("text", model, version, prompt, messages, input)
+        flow = lifecycle.generate(spec, full_input, lifecycle.deadline(), stream=True)
+        return self._driver.iterate(flow)
+
+    def generate_image(
+        self,
+        prompt: str | None = None,
+        *,
+        messages: Sequence[Message] | None = None,
+        model: str = "sd-3",
+        version: str | None = None,
+        **input: object,
+    ) -> ImageResult:
+        """Generate an image and return its URLs when the prediction ends.
+
+        Args:
+            prompt: the prompt; wins over `messages` when both are given.
+            messages: chat messages; the last one's content is the prompt.
+            model: an image model's name or alias.
+            version: a version hash, for models outside the catalog.
+            **input: more model inputs, such as ``aspect_ratio="16:9"``.
+        """
+        lifecycle = self._driver.lifecycle
+        spec, full_input = lifecycle.plan("image", model, version, prompt, messages, input)
+        snapshot = self._driver.run(lifecycle.generate(spec, full_input, lifecycle.deadline()))
+        return ImageResult(image_urls(snapshot), snapshot, fetch=self._driver.download)
+
+    def close(self) -> None:
+        """Close the connections, unless the `http_client` was yours."""
+        if self._owns_http:
+            self._driver.http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Client(base_url={self._base_url!r})"
+
+
+class AsyncClient:
+    """The asyncio client. Share one per event loop.
+
+    >>> async with AsyncClient() as client:
+    ...     image = await client.generate_image("A dog in space")
+    """
+
+    __doc__ = (__doc__ or "") + _OPTIONS_DOC
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int = 2,
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
+        poll_interval: float = 1.0,
+        headers: Mapping[str, str] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._base_url, lifecycle = configure(
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            wait_timeout=wait_timeout,
+            poll_interval=poll_interval,
+            headers=headers,
+            http_client=http_client,
+        )
+        self._owns_http = http_client is None
+        self._driver = AsyncDriver(http_client or httpx.AsyncClient(), lifecycle)
+        self.predictions = AsyncPredictions(self._driver)
+        """Start and look up predictions."""
+
+    @property
+    def base_url(self) -> str:
+        """The server this client talks to."""
+        return self._base_url
+
+    async def generate_text(
+        self,
+        prompt: str | None = None,
+        *,
+        messages: Sequence[Message] | None = None,
+        model: str = "gemma-2b",
+        version: str | None = None,
+        **input: object,
+    ) -> TextResult:
+        """Generate text and return it when the prediction ends.
+
+        Args:
+            prompt: the prompt; wins over `messages` when both are given.
+            messages: chat messages, turned into one prompt (see `replicatehome.prompts`).
+            model: a text model's name or alias.
+            version: a version hash, for models outside the catalog.
+            **input: more model inputs, such as ``max_new_tokens=128``.
+        """
+        lifecycle = self._driver.lifecycle
+        spec, full_input = lifecycle.plan("text", model, version, prompt, messages, input)
+        flow = lifecycle.generate(spec, full_input, lifecycle.deadline())
+        snapshot = await self._driver.run(flow)
+        return TextResult(text_of(snapshot), snapshot)
+
+    def stream_text(
+        self,
+        prompt: str | None = None,
+        *,
+        messages: Sequence[Message] | None = None,
+        model: str = "gemma-2b",
+        version: str | None = None,
+        **input: object,
+    ) -> AsyncIterator[str]:
+        """Generate text and yield it chunk by chunk: ``async for chunk in client.stream_text()``.
+
+        Takes the same arguments as `generate_text`.
+        """
+        lifecycle = self._driver.lifecycle
+        spec, full_input = lifecycle.plan("text", model, version, prompt, messages, input)
+        flow = lifecycle.generate(spec, full_input, lifecycle.deadline(), stream=True)
+        return self._driver.iterate(flow)
+
+    async def generate_image(
+        self,
+        prompt: str | None = None,
+        *,
+        messages: Sequence[Message] | None = None,
+        model: str = "sd-3",
+        version: str | None = None,
+        **input: object,
+    ) -> ImageResult:
+        """Generate an image and return its URLs when the prediction ends.
+
+        Args:
+            prompt: the prompt; wins over `messages` when both are given.
+            messages: chat messages; the last one's content is the prompt.
+            model: an image model's name or alias.
+            version: a version hash, for models outside the catalog.
+            **input: more model inputs, such as ``aspect_ratio="16:9"``.
+        """
+        lifecycle = self._driver.lifecycle
+        spec, full_input = lifecycle.plan("image", model, version, prompt, messages, input)
+        flow = lifecycle.generate(spec, full_input, lifecycle.deadline())
+        snapshot = await self._driver.run(flow)
+        return ImageResult(image_urls(snapshot), snapshot, afetch=self._driver.download)
+
+    async def aclose(self) -> None:
+        """Close the connections, unless the `http_client` was yours."""
+        if self._owns_http:
+            await self._driver.http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"AsyncClient(base_url={self._base_url!r})"

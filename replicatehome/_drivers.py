@@ -1,0 +1,111 @@
+"""The two thin drivers that run lifecycle flows: one blocking, one asyncio.
+
+They are the only code that performs I/O: they send what a flow asks to send and sleep when it
+asks to sleep. Everything else lives in `_lifecycle.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from contextlib import aclosing, closing
+from typing import TypeVar
+
+import httpx
+
+from ._lifecycle import Emit, Finished, Flow, Lifecycle, Send, Sleep, resume
+
+__all__ = ["AsyncDriver", "SyncDriver"]
+
+T = TypeVar("T")
+
+
+class SyncDriver:
+    """Runs flows with a blocking `httpx.Client` and `time.sleep`."""
+
+    def __init__(self, http: httpx.Client, lifecycle: Lifecycle) -> None:
+        self.http = http
+        self.lifecycle = lifecycle
+
+    def _send(self, request: httpx.Request) -> httpx.Response | httpx.HTTPError:
+        try:
+            return self.http.send(request, follow_redirects=True)
+        except httpx.HTTPError as exc:
+            return exc
+
+    def _steps(self, flow: Flow[T]) -> Iterator[str | Finished[T]]:
+        with closing(flow):
+            outcome: httpx.Response | httpx.HTTPError | None = None
+            while not isinstance(step := resume(flow, outcome), Finished):
+                outcome = None
+                if isinstance(step, Send):
+                    outcome = self._send(step.request)
+                elif isinstance(step, Sleep):
+                    time.sleep(step.seconds)
+                else:
+                    yield step.text
+            yield step
+
+    def run(self, flow: Flow[T]) -> T:
+        """Run `flow` to the end and return its value."""
+        for item in self._steps(flow):
+            if isinstance(item, Finished):
+                return item.value
+        raise AssertionError("unreachable: every flow ends with Finished")
+
+    def iterate(self, flow: Flow[object]) -> Iterator[str]:
+        """Run `flow`, yielding the text it emits as it emits it."""
+        for item in self._steps(flow):
+            if isinstance(item, str):
+                yield item
+
+    def download(self, url: str) -> bytes:
+        """Fetch an output file, within the client's wait timeout."""
+        return self.run(self.lifecycle.download(url, self.lifecycle.deadline()))
+
+
+class AsyncDriver:
+    """Runs flows with an `httpx.AsyncClient` and `asyncio.sleep`."""
+
+    def __init__(self, http: httpx.AsyncClient, lifecycle: Lifecycle) -> None:
+        self.http = http
+        self.lifecycle = lifecycle
+
+    async def _send(self, request: httpx.Request) -> httpx.Response | httpx.HTTPError:
+        try:
+            return await self.http.send(request, follow_redirects=True)
+        except httpx.HTTPError as exc:
+            return exc
+
+    async def _steps(self, flow: Flow[T]) -> AsyncGenerator[str | Finished[T], None]:
+        with closing(flow):
+            outcome: httpx.Response | httpx.HTTPError | None = None
+            while not isinstance(step := resume(flow, outcome), Finished):
+                outcome = None
+                if isinstance(step, Send):
+                    outcome = await self._send(step.request)
+                elif isinstance(step, Sleep):
+                    await asyncio.sleep(step.seconds)
+                else:
+                    yield step.text
+            yield step
+
+    async def run(self, flow: Flow[T]) -> T:
+        """Run `flow` to the end and return its value."""
+        async with aclosing(self._steps(flow)) as steps:
+            async for item in steps:
+                if isinstance(item, Finished):
+                    return item.value
+        raise AssertionError("unreachable: every flow ends with Finished")
+
+    async def iterate(self, flow: Flow[object]) -> AsyncIterator[str]:
+        """Run `flow`, yielding the text it emits as it emits it."""
+        async with aclosing(self._steps(flow)) as steps:
+            async for item in steps:
+                if isinstance(item, str):
+                    yield item
+
+    async def download(self, url: str) -> bytes:
+        """Fetch an output file, within the client's wait timeout."""
+        return await self.run(self.lifecycle.download(url, self.lifecycle.deadline()))

@@ -1,0 +1,95 @@
+"""Pydantic schemas of what the server sends: the prediction object (PROTOCOL.md §3)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, JsonValue, field_validator
+
+__all__ = ["PredictionMetrics", "PredictionSnapshot", "PredictionStatus", "PredictionUrls"]
+
+
+class PredictionStatus(StrEnum):
+    """Where a prediction is in its life. Members compare equal to the protocol's strings.
+
+    A status the server invents later (``aborted`` has been seen) decodes to a member of its own
+    rather than failing; it is not terminal, so waits go on until their deadline.
+    """
+
+    STARTING = "starting"
+    PROCESSING = "processing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+    @classmethod
+    def _missing_(cls, value: object) -> PredictionStatus | None:
+        if not isinstance(value, str):
+            return None
+        member = str.__new__(cls, value)
+        member._name_ = value.upper()
+        member._value_ = value
+        return member
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether the prediction has finished: succeeded, failed or canceled."""
+        return self in _TERMINAL
+
+
+_TERMINAL = frozenset(
+    {PredictionStatus.SUCCEEDED, PredictionStatus.FAILED, PredictionStatus.CANCELED}
+)
+
+
+class _Lenient(BaseModel):
+    # Servers add fields over time: keep them (in `model_extra`) instead of rejecting the body.
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class PredictionUrls(_Lenient):
+    """Links the server gives for a prediction."""
+
+    get: str | None = None
+    cancel: str | None = None
+    stream: str | None = None
+    web: str | None = None
+
+
+class PredictionMetrics(_Lenient):
+    """Timings the server reports, in seconds."""
+
+    predict_time: float | None = None
+    total_time: float | None = None
+
+
+class PredictionSnapshot(_Lenient):
+    """A prediction as the server last described it. Immutable; unknown fields are kept.
+
+    Only `id` is guaranteed; a missing `status` means the server has only just accepted it.
+    """
+
+    id: str
+    status: PredictionStatus = PredictionStatus.STARTING
+    model: str | None = None
+    version: str | None = None
+    input: dict[str, JsonValue] | None = None
+    output: JsonValue = None
+    error: str | None = None
+    logs: str | None = None
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    urls: PredictionUrls | None = None
+    metrics: PredictionMetrics | None = None
+    data_removed: bool | None = None
+
+    @field_validator("error", mode="before")
+    @classmethod
+    def _error_as_text(cls, value: object) -> object:
+        # The homepage sends a string; other servers send objects. Keep both readable as text.
+        if value is None or isinstance(value, str):
+            return value
+        return json.dumps(value)

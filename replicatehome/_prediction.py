@@ -1,0 +1,210 @@
+"""Live prediction handles: `Prediction` for `Client`, `AsyncPrediction` for `AsyncClient`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import datetime
+from typing import Generic, Self, TypeVar, cast
+
+from pydantic import JsonValue
+
+from ._drivers import AsyncDriver, SyncDriver
+from ._lifecycle import Lifecycle, Tracked, outcome
+from ._models import PredictionMetrics, PredictionSnapshot, PredictionStatus, PredictionUrls
+from .catalog import Kind
+from .errors import PredictionNotFinishedError
+from .results import ImageResult, TextResult, build_result
+
+__all__ = ["AsyncPrediction", "Prediction", "PredictionResult"]
+
+PredictionResult = TextResult | ImageResult
+"""Any typed result: what a prediction of a model outside the catalog produces."""
+
+R_co = TypeVar("R_co", bound=PredictionResult, covariant=True)
+
+
+class _PredictionHandle(Generic[R_co]):
+    """What both handles share: the typed fields of the latest snapshot, and `.result`."""
+
+    def __init__(
+        self,
+        lifecycle: Lifecycle,
+        snapshot: PredictionSnapshot,
+        kind: Kind | None,
+        *,
+        fetch: Callable[[str], bytes] | None = None,
+        afetch: Callable[[str], Awaitable[bytes]] | None = None,
+    ) -> None:
+        self._lifecycle = lifecycle
+        self._tracked = Tracked(snapshot)
+        self._kind = kind
+        self._fetch = fetch
+        self._afetch = afetch
+        self._result: R_co | None = None
+
+    @property
+    def snapshot(self) -> PredictionSnapshot:
+        """The prediction as the server last described it (all fields, including unknown ones)."""
+        return self._tracked.snapshot
+
+    @property
+    def id(self) -> str:
+        """The prediction's id."""
+        return self.snapshot.id
+
+    @property
+    def status(self) -> PredictionStatus:
+        """The status last seen; updated by `refresh`, `wait` and `stream`."""
+        return self.snapshot.status
+
+    @property
+    def model(self) -> str | None:
+        """The model's ``owner/name``."""
+        return self.snapshot.model
+
+    @property
+    def version(self) -> str | None:
+        """The model version's hash."""
+        return self.snapshot.version
+
+    @property
+    def input(self) -> dict[str, JsonValue] | None:
+        """The input the prediction runs on."""
+        return self.snapshot.input
+
+    @property
+    def output(self) -> JsonValue:
+        """The raw output so far, as JSON."""
+        return self.snapshot.output
+
+    @property
+    def error(self) -> str | None:
+        """The server's error text when the prediction failed."""
+        return self.snapshot.error
+
+    @property
+    def logs(self) -> str | None:
+        """The model's logs so far."""
+        return self.snapshot.logs
+
+    @property
+    def urls(self) -> PredictionUrls | None:
+        """Links the server gave for this prediction."""
+        return self.snapshot.urls
+
+    @property
+    def metrics(self) -> PredictionMetrics | None:
+        """Timings the server reported."""
+        return self.snapshot.metrics
+
+    @property
+    def created_at(self) -> datetime | None:
+        """When the prediction was created."""
+        return self.snapshot.created_at
+
+    @property
+    def started_at(self) -> datetime | None:
+        """When the model started running."""
+        return self.snapshot.started_at
+
+    @property
+    def completed_at(self) -> datetime | None:
+        """When the prediction finished."""
+        return self.snapshot.completed_at
+
+    @property
+    def result(self) -> R_co:
+        """The typed result of a finished prediction.
+
+        Raises:
+            PredictionNotFinishedError: the prediction is still running; call ``.wait()``.
+            PredictionFailedError: it failed; the message holds the server's error.
+            PredictionCanceledError: it was canceled.
+        """
+        if self._result is None:
+            snapshot = self.snapshot
+            if not snapshot.status.is_terminal:
+                raise PredictionNotFinishedError(snapshot)
+            finished = outcome(snapshot, self._lifecycle.deadline())
+            result = build_result(self._kind, finished, fetch=self._fetch, afetch=self._afetch)
+            self._result = cast(R_co, result)
+        return self._result
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(id={self.id!r}, model={self.model!r}, "
+            f"status={self.status.value!r})"
+        )
+
+
+class Prediction(_PredictionHandle[R_co]):
+    """A prediction started or fetched by `Client`: a live handle on the server's state."""
+
+    def __init__(self, driver: SyncDriver, snapshot: PredictionSnapshot, kind: Kind | None) -> None:
+        super().__init__(driver.lifecycle, snapshot, kind, fetch=driver.download)
+        self._driver = driver
+
+    def refresh(self) -> Self:
+        """Read the prediction's current state from the server."""
+        flow = self._lifecycle.get(self.id, self._lifecycle.deadline())
+        self._tracked.snapshot = self._driver.run(flow)
+        return self
+
+    def wait(self, timeout: float | None = None) -> R_co:
+        """Poll until the prediction ends, then return its typed result (also kept in `result`).
+
+        Args:
+            timeout: seconds to wait at most; the client's ``wait_timeout`` by default.
+
+        Raises:
+            PredictionTimeoutError: the prediction was still running at the deadline.
+            PredictionFailedError, PredictionCanceledError: it ended without a result.
+        """
+        self._driver.run(self._lifecycle.wait(self._tracked, self._lifecycle.deadline(timeout)))
+        return self.result
+
+    def stream(self, timeout: float | None = None) -> Iterator[str]:
+        """Yield the output text as it grows, from the start, until the prediction ends.
+
+        Raises at the end as `wait` does if the prediction failed, was canceled, or timed out.
+        """
+        deadline = self._lifecycle.deadline(timeout)
+        return self._driver.iterate(self._lifecycle.wait(self._tracked, deadline, stream=True))
+
+
+class AsyncPrediction(_PredictionHandle[R_co]):
+    """A prediction started or fetched by `AsyncClient`: a live handle on the server's state."""
+
+    def __init__(
+        self, driver: AsyncDriver, snapshot: PredictionSnapshot, kind: Kind | None
+    ) -> None:
+        super().__init__(driver.lifecycle, snapshot, kind, afetch=driver.download)
+        self._driver = driver
+
+    async def refresh(self) -> Self:
+        """Read the prediction's current state from the server."""
+        flow = self._lifecycle.get(self.id, self._lifecycle.deadline())
+        self._tracked.snapshot = await self._driver.run(flow)
+        return self
+
+    async def wait(self, timeout: float | None = None) -> R_co:
+        """Poll until the prediction ends, then return its typed result (also kept in `result`).
+
+        Args:
+            timeout: seconds to wait at most; the client's ``wait_timeout`` by default.
+
+        Raises:
+            PredictionTimeoutError: the prediction was still running at the deadline.
+            PredictionFailedError, PredictionCanceledError: it ended without a result.
+        """
+        flow = self._lifecycle.wait(self._tracked, self._lifecycle.deadline(timeout))
+        await self._driver.run(flow)
+        return self.result
+
+    def stream(self, timeout: float | None = None) -> AsyncIterator[str]:
+        """Yield the output text as it grows, from the start, until the prediction ends.
+
+        Raises at the end as `wait` does if the prediction failed, was canceled, or timed out.
+        """
+        deadline = self._lifecycle.deadline(timeout)
+        return self._driver.iterate(self._lifecycle.wait(self._tracked, deadline, stream=True))

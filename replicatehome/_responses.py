@@ -1,0 +1,73 @@
+"""Reading responses: JSON whatever the content type says, and typed errors for 4xx/5xx."""
+
+from __future__ import annotations
+
+import json
+from typing import TypeVar
+
+import httpx
+from pydantic import BaseModel, JsonValue, TypeAdapter, ValidationError
+
+from .errors import APIStatusError, ResponseValidationError, status_error_class
+
+__all__ = ["decode_model", "error_for_status"]
+
+M = TypeVar("M", bound=BaseModel)
+_JSON: TypeAdapter[JsonValue] = TypeAdapter(JsonValue)
+
+
+def _body(response: httpx.Response) -> JsonValue | str:
+    # Servers send JSON as text/plain, and gateways send HTML: look at the bytes, not the header.
+    try:
+        return _JSON.validate_json(response.content)
+    except ValidationError:
+        return response.text
+
+
+def _detail(body: JsonValue | str) -> str | None:
+    if isinstance(body, dict):
+        for key in ("detail", "error", "title", "message"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return value
+        return json.dumps(body)[:300]
+    if isinstance(body, str) and body.lstrip()[:1] == "<":
+        return "the server sent an HTML error page"
+    return str(body)[:300] or None
+
+
+def error_for_status(response: httpx.Response) -> APIStatusError:
+    """The typed error for a 4xx or 5xx response, with the server's own explanation."""
+    body = _body(response)
+    request = response.request
+    message = f"{request.method} {request.url} returned {response.status_code}"
+    if response.reason_phrase:
+        message += f" {response.reason_phrase}"
+    detail = _detail(body)
+    if detail:
+        message += f": {detail}"
+    return status_error_class(response.status_code)(message, response=response, body=body)
+
+
+def decode_model(response: httpx.Response, model: type[M], defaults: dict[str, JsonValue]) -> M:
+    """Decode a 2xx JSON body into `model`, filling fields the body leaves out from `defaults`.
+
+    Raises:
+        ResponseValidationError: the body is not JSON, or not the expected shape.
+    """
+    body = _body(response)
+    if not isinstance(body, dict):
+        raise ResponseValidationError(
+            f"Expected a JSON object from {response.request.url}, got: {str(body)[:200]!r}",
+            response=response,
+            body=body,
+        )
+    try:
+        filled = {key: value for key, value in defaults.items() if body.get(key) is None}
+        return model.model_validate({**body, **filled})
+    except ValidationError as exc:
+        raise ResponseValidationError(
+            f"Unexpected response from {response.request.url}: {exc.errors()[0]['msg']}",
+            response=response,
+            body=body,
+        ) from exc

@@ -1,0 +1,182 @@
+"""When to retry a request and how often to poll, as tenacity strategies.
+
+The strategies are plain values: the sans-I/O lifecycle asks a `tenacity.Retrying` what to do
+next (attempt, sleep, or stop) and never sleeps itself, so `Client` and `AsyncClient` share them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+
+import httpx
+import tenacity
+from tenacity.stop import stop_base
+from tenacity.wait import wait_base
+
+from ._logs import logger
+from ._models import PredictionSnapshot
+from .errors import APIConnectionError, APIStatusError, RateLimitError
+
+__all__ = ["Deadline", "RetryPolicy", "retry_after"]
+
+MAX_RETRY_AFTER = 60.0
+"""The longest a ``Retry-After`` hint may make us sleep, so a bad header cannot stall a caller."""
+
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """A point in time (on `clock`) that a wait must not outlive."""
+
+    seconds: float
+    at: float
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
+
+    @classmethod
+    def after(cls, seconds: float, clock: Callable[[], float] = time.monotonic) -> Deadline:
+        """The deadline `seconds` from now."""
+        return cls(seconds, clock() + seconds, clock)
+
+    def remaining(self) -> float:
+        """Seconds left, never negative."""
+        return max(0.0, self.at - self.clock())
+
+    @property
+    def expired(self) -> bool:
+        """Whether the deadline has passed."""
+        return self.remaining() <= 0.0
+
+
+def retry_after(headers: httpx.Headers, now: Callable[[], float] = time.time) -> float | None:
+    """The server's back-off hint in seconds, from ``retry-after-ms`` or ``Retry-After``.
+
+    ``Retry-After`` may be seconds or an HTTP-date; anything unreadable counts as no hint.
+    """
+    if (millis := headers.get("retry-after-ms")) is not None:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - now())
+    except (TypeError, ValueError):
+        return None
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, APIStatusError):
+        return exc.status_code in (408, 429) or exc.status_code >= 500
+    return isinstance(exc, APIConnectionError)
+
+
+def _cannot_have_created(exc: BaseException) -> bool:
+    # Re-sending a create that reached the server could start a second, billed prediction.
+    if isinstance(exc, RateLimitError):
+        return True
+    return isinstance(exc, APIConnectionError) and isinstance(exc.__cause__, _NOT_SENT)
+
+
+class _StopAt(stop_base):
+    def __init__(self, deadline: Deadline) -> None:
+        self.deadline = deadline
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        return self.deadline.expired
+
+
+class _Until(wait_base):
+    """Shorten the last sleep so that it ends at the deadline, not an interval past it."""
+
+    def __init__(self, deadline: Deadline, inner: wait_base) -> None:
+        self.deadline = deadline
+        self.inner = inner
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        return min(self.inner(retry_state), self.deadline.remaining())
+
+
+class _HonourRetryAfter(wait_base):
+    """The larger of the server's ``Retry-After`` hint and our back-off, capped."""
+
+    def __init__(self, backoff: wait_base) -> None:
+        self.backoff = backoff
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        backoff = self.backoff(retry_state)
+        outcome = retry_state.outcome
+        error = outcome.exception() if outcome is not None else None
+        if isinstance(error, APIStatusError):
+            hint = retry_after(error.response.headers)
+            if hint is not None:
+                return min(max(hint, backoff), MAX_RETRY_AFTER)
+        return backoff
+
+
+def _log_retry(retry_state: tenacity.RetryCallState) -> None:
+    outcome = retry_state.outcome
+    error = outcome.exception() if outcome is not None else None
+    logger.info("Retrying in %.2fs after: %s", retry_state.upcoming_sleep, error)
+
+
+def _last_snapshot(retry_state: tenacity.RetryCallState) -> PredictionSnapshot:
+    assert retry_state.outcome is not None  # tenacity only stops after an outcome
+    snapshot: PredictionSnapshot = retry_state.outcome.result()
+    return snapshot
+
+
+def _still_running(snapshot: PredictionSnapshot) -> bool:
+    return not snapshot.status.is_terminal
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How hard to try: retries per request, back-off, and the polling rhythm.
+
+    Polls start `first_poll` seconds after the last answer and grow by half each time up to
+    `poll_interval`, so short predictions are seen quickly and long ones are not hammered.
+    """
+
+    max_retries: int = 2
+    poll_interval: float = 1.0
+    first_poll: float = 0.1
+    backoff: float = 0.5
+    max_backoff: float = 8.0
+
+    def requests(self, deadline: Deadline, *, idempotent: bool) -> tenacity.Retrying:
+        """Retry one request on transient failures; a create only where it cannot duplicate."""
+        backoff = tenacity.wait_exponential(
+            multiplier=self.backoff, max=self.max_backoff
+        ) + tenacity.wait_random(0, self.backoff / 2)
+        return tenacity.Retrying(
+            retry=tenacity.retry_if_exception(
+                _is_transient if idempotent else _cannot_have_created
+            ),
+            wait=_Until(deadline, _HonourRetryAfter(backoff)),
+            stop=tenacity.stop_after_attempt(self.max_retries + 1) | _StopAt(deadline),
+            before_sleep=_log_retry,
+            reraise=True,
+        )
+
+    def polling(self, deadline: Deadline) -> tenacity.Retrying:
+        """Poll until a terminal status; at the deadline, hand back the last snapshot."""
+        first = min(self.first_poll, self.poll_interval)
+        return tenacity.Retrying(
+            retry=tenacity.retry_if_result(_still_running),
+            wait=_Until(
+                deadline,
+                tenacity.wait_exponential(multiplier=first, exp_base=1.5, max=self.poll_interval),
+            ),
+            stop=_StopAt(deadline),
+            retry_error_callback=_last_snapshot,
+        )

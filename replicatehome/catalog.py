@@ -1,0 +1,129 @@
+"""The models behind Replicate's home page, their aliases and versions, and a resolver.
+
+`resolve` turns what a caller typed (a full name, an alias, or ``owner/name:version``) into a
+`ModelSpec` before any request is made, so a typo fails fast with the list of known names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from .errors import UnknownModelError
+
+__all__ = [
+    "DEFAULT_IMAGE_MODEL",
+    "DEFAULT_TEXT_MODEL",
+    "MODELS",
+    "ImageModelName",
+    "Kind",
+    "ModelSpec",
+    "TextModelName",
+    "find",
+    "resolve",
+]
+
+Kind = Literal["text", "image"]
+"""What a model produces: ``"text"`` (tokens) or ``"image"`` (URLs of images)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """One runnable model: its full ``owner/name``, version hash, kind and alias.
+
+    Models outside the catalog have ``kind`` and ``alias`` of ``None``, and a ``version`` of
+    ``None`` when the backend accepts unversioned models.
+    """
+
+    name: str
+    version: str | None
+    kind: Kind | None = None
+    alias: str | None = None
+
+    @property
+    def owner(self) -> str:
+        """The part of `name` before the slash."""
+        return self.name.partition("/")[0]
+
+    @property
+    def short_name(self) -> str:
+        """The part of `name` after the slash."""
+        return self.name.partition("/")[2]
+
+
+MODELS: Final[tuple[ModelSpec, ...]] = (
+    ModelSpec(
+        "google-deepmind/gemma-2b-it",
+        "dff94eaf770e1fc211e425a50b51baa8e4cac6c39ef074681f9e39d778773626",
+        "text",
+        "gemma-2b",
+    ),
+    ModelSpec(
+        "stability-ai/stable-diffusion-3",
+        "527d2a6296facb8e47ba1eaf17f142c240c19a30894f437feee9b91cc29d8e4f",
+        "image",
+        "sd-3",
+    ),
+    ModelSpec(
+        "bytedance/sdxl-lightning-4step",
+        "5f24084160c9089501c1b3545d9be3c27883ae2239b6f412990e82d4a6210f8f",
+        "image",
+        "sdxl",
+    ),
+    ModelSpec(
+        "playgroundai/playground-v2.5-1024px-aesthetic",
+        "a45f82a1382bed5c7aeb861dac7c7d191b0fdf74d8d57c4a0e6ed7d4d0bf7d24",
+        "image",
+        "playground-v2.5",
+    ),
+)
+"""The catalog, text model first, then the image models in the seed's order."""
+
+DEFAULT_TEXT_MODEL: Final = "google-deepmind/gemma-2b-it"
+"""The model `generate_text` uses when none is given."""
+DEFAULT_IMAGE_MODEL: Final = "stability-ai/stable-diffusion-3"
+"""The model `generate_image` uses when none is given."""
+
+TextModelName = Literal["google-deepmind/gemma-2b-it", "gemma-2b"]
+"""Names and aliases of the catalog's text models, for precise static types."""
+ImageModelName = Literal[
+    "stability-ai/stable-diffusion-3",
+    "sd-3",
+    "bytedance/sdxl-lightning-4step",
+    "sdxl",
+    "playgroundai/playground-v2.5-1024px-aesthetic",
+    "playground-v2.5",
+]
+"""Names and aliases of the catalog's image models, for precise static types."""
+
+_BY_NAME: Final[dict[str, ModelSpec]] = {
+    key: spec for spec in MODELS for key in (spec.name, spec.alias) if key is not None
+}
+
+
+def find(name: str) -> ModelSpec | None:
+    """Return the catalog entry for a full name or alias, or ``None``."""
+    return _BY_NAME.get(name)
+
+
+def resolve(
+    name: str, *, version: str | None = None, allow_unversioned: bool = False
+) -> ModelSpec:
+    """Resolve a model name, alias, or ``owner/name:version`` to a `ModelSpec`.
+
+    A catalog model keeps its kind and alias; an explicit `version` overrides its pinned one.
+    Any other ``owner/name`` works when a version is given (here or after a colon), or when the
+    backend accepts unversioned models (`allow_unversioned`).
+
+    Raises:
+        UnknownModelError: the name is not in the catalog and cannot be run as given.
+    """
+    base, _, pinned = name.partition(":")
+    version = version or pinned or None
+    known = find(base)
+    if known is not None:
+        return known if version is None else ModelSpec(known.name, version, known.kind, known.alias)
+    owner, slash, short = base.partition("/")
+    if owner and slash and short and "/" not in short and (version or allow_unversioned):
+        return ModelSpec(base, version)
+    raise UnknownModelError(name, tuple(_BY_NAME))

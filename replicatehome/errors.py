@@ -1,0 +1,195 @@
+"""The exceptions this SDK raises. Every one of them is a `ReplicateHomeError`.
+
+Two families: `APIError` for what went wrong on the wire (status codes, connections, bodies that
+are not the expected shape), and `PredictionError` for predictions that ended badly or not in
+time. Each carries what a caller needs to act: the response and body, or the prediction.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import httpx
+
+if TYPE_CHECKING:
+    from pydantic import JsonValue
+
+    from ._models import PredictionSnapshot
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "InternalServerError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PredictionCanceledError",
+    "PredictionError",
+    "PredictionFailedError",
+    "PredictionNotFinishedError",
+    "PredictionTimeoutError",
+    "RateLimitError",
+    "ReplicateHomeError",
+    "ResponseValidationError",
+    "UnknownModelError",
+    "UnprocessableEntityError",
+]
+
+
+class ReplicateHomeError(Exception):
+    """Base class of every error this SDK raises."""
+
+
+class UnknownModelError(ReplicateHomeError, ValueError):
+    """The model name is neither in the catalog nor runnable as given. No request was made."""
+
+    def __init__(self, name: str, known: tuple[str, ...]) -> None:
+        self.name = name
+        self.known = known
+        super().__init__(
+            f"Unknown model {name!r}. Known models and aliases: {', '.join(known)}. "
+            "To run another Replicate model, pass its full 'owner/name' and version=."
+        )
+
+
+class APIError(ReplicateHomeError):
+    """Something went wrong talking to the server."""
+
+    def __init__(self, message: str, *, request: httpx.Request | None = None) -> None:
+        super().__init__(message)
+        self.request = request
+
+
+class APIConnectionError(APIError):
+    """The request could not be completed: DNS, refused or dropped connection, TLS, proxy."""
+
+
+class APITimeoutError(APIConnectionError):
+    """The server did not answer within the HTTP timeout."""
+
+
+class ResponseValidationError(APIError):
+    """A successful answer that is not what the protocol promises.
+
+    `response` and `body` are the answer at fault; `response` is ``None`` when the problem is in
+    a finished prediction's output rather than in one response.
+    """
+
+    def __init__(
+        self, message: str, *, response: httpx.Response | None, body: JsonValue | str
+    ) -> None:
+        super().__init__(message, request=response.request if response is not None else None)
+        self.response = response
+        self.body = body
+
+
+class APIStatusError(APIError):
+    """The server answered with a 4xx or 5xx status.
+
+    Attributes:
+        status_code: the HTTP status.
+        response: the `httpx.Response`, already read.
+        body: the decoded JSON body, or the text when it is not JSON (an HTML error page, say).
+    """
+
+    def __init__(self, message: str, *, response: httpx.Response, body: JsonValue | str) -> None:
+        super().__init__(message, request=response.request)
+        self.response = response
+        self.status_code = response.status_code
+        self.body = body
+
+
+class BadRequestError(APIStatusError):
+    """400: the request was malformed."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: missing or invalid credentials."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the credentials do not allow this."""
+
+
+class NotFoundError(APIStatusError):
+    """404: unknown model or prediction."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: the input or version was rejected."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests. Retried automatically, honouring ``Retry-After``."""
+
+
+class InternalServerError(APIStatusError):
+    """5xx: the server or a gateway in front of it failed."""
+
+
+class PredictionError(ReplicateHomeError):
+    """A prediction did not produce a result. `prediction` is the last state seen."""
+
+    def __init__(self, message: str, prediction: PredictionSnapshot) -> None:
+        super().__init__(message)
+        self.prediction = prediction
+
+
+class PredictionFailedError(PredictionError):
+    """The prediction ended with status ``failed``; the message holds the server's error."""
+
+    def __init__(self, prediction: PredictionSnapshot) -> None:
+        super().__init__(
+            f"Prediction {prediction.id} failed: {prediction.error or 'no error message given'}",
+            prediction,
+        )
+
+
+class PredictionCanceledError(PredictionError):
+    """The prediction ended with status ``canceled``."""
+
+    def __init__(self, prediction: PredictionSnapshot) -> None:
+        super().__init__(f"Prediction {prediction.id} was canceled", prediction)
+
+
+class PredictionTimeoutError(PredictionError):
+    """The deadline passed before the prediction reached a terminal status."""
+
+    def __init__(self, prediction: PredictionSnapshot, timeout: float) -> None:
+        super().__init__(
+            f"Prediction {prediction.id} timed out: still {prediction.status.value!r} after "
+            f"{timeout:g}s. Wait longer with wait(timeout=...) or the client's wait_timeout.",
+            prediction,
+        )
+        self.timeout = timeout
+
+
+class PredictionNotFinishedError(PredictionError):
+    """`.result` was read before the prediction finished."""
+
+    def __init__(self, prediction: PredictionSnapshot) -> None:
+        super().__init__(
+            f"Prediction {prediction.id} is still {prediction.status.value!r}: "
+            "call .wait() to wait for its result.",
+            prediction,
+        )
+
+
+_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def status_error_class(status_code: int) -> type[APIStatusError]:
+    """The `APIStatusError` subclass for an HTTP status."""
+    if status_code >= 500:
+        return InternalServerError
+    return _STATUS_ERRORS.get(status_code, APIStatusError)
