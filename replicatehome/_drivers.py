@@ -6,15 +6,15 @@ asks to sleep. Everything else lives in `_lifecycle.py`.
 
 from __future__ import annotations
 
-import asyncio
-import time
+from asyncio import sleep as async_sleep
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import aclosing, closing
+from time import sleep
 from typing import TypeVar
 
 import httpx
 
-from ._lifecycle import Emit, Finished, Flow, Lifecycle, Send, Sleep, resume
+from ._lifecycle import Finished, Flow, Lifecycle, Send, Sleep, resume
 
 __all__ = ["AsyncDriver", "SyncDriver"]
 
@@ -42,7 +42,7 @@ class SyncDriver:
                 if isinstance(step, Send):
                     outcome = self._send(step.request)
                 elif isinstance(step, Sleep):
-                    time.sleep(step.seconds)
+                    sleep(step.seconds)
                 else:
                     yield step.text
             yield step
@@ -86,7 +86,7 @@ class AsyncDriver:
                 if isinstance(step, Send):
                     outcome = await self._send(step.request)
                 elif isinstance(step, Sleep):
-                    await asyncio.sleep(step.seconds)
+                    await async_sleep(step.seconds)
                 else:
                     yield step.text
             yield step

@@ -106,9 +106,7 @@ def find(name: str) -> ModelSpec | None:
     return _BY_NAME.get(name)
 
 
-def resolve(
-    name: str, *, version: str | None = None, allow_unversioned: bool = False
-) -> ModelSpec:
+def resolve(name: str, *, version: str | None = None, allow_unversioned: bool = False) -> ModelSpec:
     """Resolve a model name, alias, or ``owner/name:version`` to a `ModelSpec`.
 
     A catalog model keeps its kind and alias; an explicit `version` overrides its pinned one.

@@ -1,0 +1,50 @@
+"""Fixtures: every client test runs once through `Client` and once through `AsyncClient`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import respx
+
+import replicatehome._drivers
+
+from .helpers import BASE_URL, AnyClient, Mode, close, make_client
+
+
+@pytest.fixture(params=["sync", "async"])
+def mode(request: pytest.FixtureRequest) -> Mode:
+    """Which client the test runs through."""
+    value: Mode = request.param
+    return value
+
+
+@pytest.fixture
+async def client(mode: Mode) -> AsyncIterator[AnyClient]:
+    """A fresh client of the current mode, closed after the test."""
+    instance = make_client(mode)
+    yield instance
+    await close(instance)
+
+
+@pytest.fixture
+def mock() -> Iterator[respx.MockRouter]:
+    """respx routes for `BASE_URL`; a request no route matches fails the test."""
+    with respx.mock(base_url=BASE_URL, assert_all_called=False) as router:
+        yield router
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Record the drivers' sleeps instead of sleeping, so back-off tests run instantly."""
+    recorded: list[float] = []
+
+    def fake_sleep(seconds: float) -> None:
+        recorded.append(seconds)
+
+    async def fake_async_sleep(seconds: float) -> None:
+        recorded.append(seconds)
+
+    monkeypatch.setattr(replicatehome._drivers, "sleep", fake_sleep)
+    monkeypatch.setattr(replicatehome._drivers, "async_sleep", fake_async_sleep)
+    return recorded

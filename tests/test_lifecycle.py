@@ -1,0 +1,256 @@
+"""The sans-I/O core on its own: flows driven by hand with plain values, no network, no sleeps."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from replicatehome import (
+    InternalServerError,
+    PredictionSnapshot,
+    PredictionTimeoutError,
+    RateLimitError,
+)
+from replicatehome._lifecycle import (
+    Emit,
+    Finished,
+    Flow,
+    Lifecycle,
+    Send,
+    Sleep,
+    Step,
+    Tracked,
+    resume,
+)
+from replicatehome._protocols.homepage import HomepageProtocol
+from replicatehome._retry import Deadline, RetryPolicy, retry_after
+from replicatehome.catalog import resolve
+
+from .helpers import prediction
+
+
+class FakeClock:
+    """Monotonic time that moves only when a flow sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def lifecycle(clock: FakeClock, **policy: float) -> Lifecycle:
+    return Lifecycle(
+        HomepageProtocol("http://h.test", httpx.Headers({"User-Agent": "t"})),
+        RetryPolicy(**policy),  # type: ignore[arg-type]
+        httpx.Timeout(30.0, connect=5.0),
+        wait_timeout=10.0,
+        clock=clock,
+    )
+
+
+def ok(status: str = "processing", output: object = None) -> httpx.Response:
+    return httpx.Response(200, text=json.dumps(prediction(status, output)))
+
+
+def drive(
+    flow: Flow[object], replies: list[httpx.Response | httpx.HTTPError], clock: FakeClock
+) -> tuple[list[Step], object]:
+    """Run a flow, answering each Send with the next reply and advancing the clock on Sleep."""
+    steps: list[Step] = []
+    outcome: httpx.Response | httpx.HTTPError | None = None
+    for _ in range(200):
+        step = resume(flow, outcome)
+        if isinstance(step, Finished):
+            return steps, step.value
+        steps.append(step)
+        outcome = None
+        if isinstance(step, Send):
+            outcome = replies.pop(0)
+            if isinstance(outcome, httpx.Response):
+                outcome.request = step.request
+        elif isinstance(step, Sleep):
+            clock.now += step.seconds
+    raise AssertionError("flow did not finish in 200 steps")
+
+
+def sleeps_of(steps: list[Step]) -> list[float]:
+    return [round(step.seconds, 4) for step in steps if isinstance(step, Sleep)]
+
+
+def test_create_builds_the_homepage_request() -> None:
+    clock = FakeClock()
+    life = lifecycle(clock)
+    spec = resolve("gemma-2b")
+
+    steps, value = drive(
+        life.create(spec, {"prompt": "hi"}, life.deadline()),
+        [httpx.Response(201, json={"id": "abc"})],
+        clock,
+    )
+
+    (send,) = steps
+    assert isinstance(send, Send)
+    assert send.request.method == "POST"
+    assert str(send.request.url) == "http://h.test/api/prediction"
+    assert json.loads(send.request.content) == {
+        "model": spec.name,
+        "version": spec.version,
+        "input": {"prompt": "hi"},
+    }
+    assert send.request.extensions["timeout"]["connect"] == 5.0
+    assert isinstance(value, PredictionSnapshot)
+    assert (value.id, value.status, value.model) == ("abc", "starting", spec.name)
+
+
+def test_polling_backs_off_from_a_tenth_of_a_second_to_the_interval() -> None:
+    clock = FakeClock()
+    life = lifecycle(clock, poll_interval=1.0)
+    tracked = Tracked(PredictionSnapshot(id="p1"))
+    replies: list[httpx.Response | httpx.HTTPError] = [ok() for _ in range(8)]
+    replies.append(ok("succeeded", ["x"]))
+
+    steps, value = drive(life.wait(tracked, life.deadline()), replies, clock)
+
+    assert sleeps_of(steps) == [0.1, 0.15, 0.225, 0.3375, 0.5062, 0.7594, 1.0, 1.0, 1.0]
+    assert isinstance(value, PredictionSnapshot)
+    assert tracked.snapshot is value
+
+
+def test_a_finished_prediction_needs_no_poll() -> None:
+    clock = FakeClock()
+    life = lifecycle(clock)
+    done = PredictionSnapshot(id="p1", status="succeeded", output=["x"])
+
+    steps, value = drive(life.wait(Tracked(done), life.deadline()), [], clock)
+
+    assert steps == []
+    assert value is done
+
+
+def test_the_last_sleep_ends_exactly_at_the_deadline() -> None:
+    clock = FakeClock()
+    life = lifecycle(clock, poll_interval=1.0)
+    tracked = Tracked(PredictionSnapshot(id="p1"))
+
+    with pytest.raises(PredictionTimeoutError) as caught:
+        drive(life.wait(tracked, life.deadline(2.0)), [ok() for _ in range(50)], clock)
+
+    assert clock.now == pytest.approx(2.0)
+    assert caught.value.prediction.status == "processing"
+
+
+def test_streaming_emits_only_new_text() -> None:
+    clock = FakeClock()
+    life = lifecycle(clock)
+    tracked = Tracked(PredictionSnapshot(id="p1", output=["a"]))
+    replies: list[httpx.Response | httpx.HTTPError] = [
+        ok("processing", ["a", "b"]),
+        ok("processing", ["a", "b"]),
+        ok("succeeded", ["a", "b", "c", "d"]),
+    ]
+
+    steps, _ = drive(life.wait(tracked, life.deadline(), stream=True), replies, clock)
+
+    assert [step.text for step in steps if isinstance(step, Emit)] == ["a", "b", "cd"]
+
+
+def test_streaming_a_growing_string_emits_its_new_suffix() -> None:
+    clock = FakeClock()
+    life = lifecycle(clock)
+    tracked = Tracked(PredictionSnapshot(id="p1", output="Hel"))
+    replies: list[httpx.Response | httpx.HTTPError] = [ok("succeeded", "Hello")]
+
+    steps, _ = drive(life.wait(tracked, life.deadline(), stream=True), replies, clock)
+
+    assert [step.text for step in steps if isinstance(step, Emit)] == ["Hel", "lo"]
+
+
+def test_retry_after_wins_over_shorter_backoff() -> None:
+    clock = FakeClock()
+    life = lifecycle(clock)
+    replies: list[httpx.Response | httpx.HTTPError] = [
+        httpx.Response(429, headers={"Retry-After": "7"}),
+        httpx.Response(503, headers={"retry-after-ms": "1500"}),
+        ok("succeeded"),
+    ]
+
+    steps, _ = drive(life.get("p1", life.deadline()), replies, clock)
+
+    first, second = sleeps_of(steps)
+    assert first == 7.0
+    assert 1.5 <= second <= 1.5 + 0.25
+
+
+def test_backoff_grows_exponentially_with_jitter_and_stops_after_max_retries() -> None:
+    clock = FakeClock()
+    life = lifecycle(clock, max_retries=3)
+
+    with pytest.raises(InternalServerError):
+        drive(life.get("p1", life.deadline()), [httpx.Response(500) for _ in range(4)], clock)
+
+    # (No steps are returned on failure; the clock shows how long the flow slept in all.)
+    assert 0.5 + 1 + 2 <= clock.now <= 0.5 + 1 + 2 + 3 * 0.25
+
+
+def test_a_429_create_is_retried_but_not_past_max_retries() -> None:
+    clock = FakeClock()
+    life = lifecycle(clock, max_retries=1)
+    spec = resolve("gemma-2b")
+
+    with pytest.raises(RateLimitError):
+        drive(
+            life.create(spec, {"prompt": "x"}, life.deadline()),
+            [httpx.Response(429), httpx.Response(429)],
+            clock,
+        )
+
+
+def test_each_request_timeout_is_clamped_to_the_time_left() -> None:
+    clock = FakeClock()
+    life = lifecycle(clock)
+
+    steps, _ = drive(life.get("p1", life.deadline(2.0)), [ok()], clock)
+
+    (send,) = steps
+    assert isinstance(send, Send)
+    assert send.request.extensions["timeout"] == {
+        "connect": 2.0,
+        "read": 2.0,
+        "write": 2.0,
+        "pool": 2.0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"Retry-After": "2"}, 2.0),
+        ({"Retry-After": "0.5"}, 0.5),
+        ({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, 0.0),
+        ({"Retry-After": "soon"}, None),
+        ({"retry-after-ms": "250"}, 0.25),
+        ({"retry-after-ms": "x", "Retry-After": "1"}, 1.0),
+        ({}, None),
+    ],
+)
+def test_retry_after_parsing(headers: dict[str, str], expected: float | None) -> None:
+    assert retry_after(httpx.Headers(headers)) == expected
+
+
+def test_retry_after_http_date_is_relative_to_now() -> None:
+    headers = httpx.Headers({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})
+    assert retry_after(headers, now=lambda: 1445412480.0 - 5) == pytest.approx(5.0)
+
+
+def test_deadline_counts_down_and_expires() -> None:
+    clock = FakeClock()
+    deadline = Deadline.after(3.0, clock)
+    clock.now = 1.0
+    assert deadline.remaining() == 2.0
+    assert not deadline.expired
+    clock.now = 3.5
+    assert deadline.remaining() == 0.0
+    assert deadline.expired
