@@ -1,0 +1,54 @@
+"""The emulator's configuration: timings, outputs, models and initial faults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TypedDict
+
+from ..catalog import MODELS, ModelSpec
+from ._faults import Faults
+
+__all__ = ["ConfigOptions", "EmulatorConfig"]
+
+
+@dataclass(frozen=True, slots=True)
+class EmulatorConfig:
+    """How the emulator behaves. Every field has a default suited to demos.
+
+    Attributes:
+        duration: Seconds a prediction spends ``processing``; tests use e.g. ``0.05``.
+        starting: Seconds a prediction spends ``starting`` before that.
+        image_count: Images per image prediction, unless the input asks for ``num_outputs``.
+        image_size: Width and height of the generated PNGs, in pixels.
+        faults: The faults in force when the emulator starts. They can be changed later.
+        models: The models the emulator knows, by full ``owner/name``: the catalog's by default.
+            A model whose ``kind`` is not ``"image"`` produces text.
+    """
+
+    duration: float = 1.0
+    starting: float = 0.2
+    image_count: int = 1
+    image_size: int = 256
+    faults: Faults = field(default_factory=Faults)
+    models: tuple[ModelSpec, ...] = MODELS
+
+    def __post_init__(self) -> None:
+        if self.duration < 0 or self.starting < 0:
+            raise ValueError("duration and starting must not be negative")
+        if not 1 <= self.image_count <= 10:
+            raise ValueError(f"image_count must be between 1 and 10, got {self.image_count}")
+        if not 1 <= self.image_size <= 4096:
+            raise ValueError(f"image_size must be between 1 and 4096, got {self.image_size}")
+        if not self.models:
+            raise ValueError("models must not be empty")
+
+
+class ConfigOptions(TypedDict, total=False):
+    """`EmulatorConfig`'s fields as keyword arguments, so ``Emulator(duration=0.05)`` is typed."""
+
+    duration: float
+    starting: float
+    image_count: int
+    image_size: int
+    faults: Faults
+    models: tuple[ModelSpec, ...]

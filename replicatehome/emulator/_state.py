@@ -1,0 +1,242 @@
+"""The prediction state machine, and the store that keeps predictions. No I/O.
+
+A prediction's state is a pure function of the time elapsed since it was created:
+
+    starting  for `Plan.starting` seconds, output null;
+    processing for `Plan.duration` seconds, text output growing token by token;
+    succeeded with the whole output, or failed halfway through processing when the plan says so.
+
+Time comes from an injectable clock, so tests step through the states without sleeping. The
+prediction object (PROTOCOL.md §3) is rendered here too, shared by every protocol's routes: each
+protocol passes its own `urls` and image URL builder.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Final, Literal
+
+from ..catalog import ModelSpec
+
+if TYPE_CHECKING:
+    from pydantic import JsonValue
+
+__all__ = [
+    "Clock",
+    "Plan",
+    "PredictionStore",
+    "Record",
+    "Snapshot",
+    "Status",
+    "advance",
+    "emulated_text",
+    "emulated_tokens",
+    "image_name",
+    "render",
+]
+
+Clock = Callable[[], float]
+"""A monotonic clock in seconds, like `time.monotonic`."""
+
+Status = Literal["starting", "processing", "succeeded", "failed"]
+"""The statuses the emulator produces."""
+
+MAX_PROMPT_WORDS: Final = 24
+"""Longer prompts are cut short in the output, to keep the token count moderate."""
+
+
+def emulated_tokens(model: str, prompt: str) -> tuple[str, ...]:
+    """The tokens a text model emits for `prompt`: words that keep their trailing whitespace."""
+    words = prompt.split()
+    if len(words) > MAX_PROMPT_WORDS:
+        prompt = " ".join(words[:MAX_PROMPT_WORDS]) + " …"
+    short_name = model.rpartition("/")[2]
+    sentence = (
+        f"This is emulated output from {short_name} for the prompt: {prompt}\n"
+        "It was generated locally, token by token, without running any model."
+    )
+    return tuple(re.findall(r"\S+\s*", sentence))
+
+
+def emulated_text(model: str, prompt: str) -> str:
+    """The whole text a succeeded prediction of text `model` returns for `prompt`."""
+    return "".join(emulated_tokens(model, prompt))
+
+
+def image_name(index: int) -> str:
+    """The file name of a prediction's `index`-th image."""
+    return f"out-{index}.png"
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Everything a prediction will do, fixed when it is created.
+
+    Attributes:
+        starting: Seconds spent ``starting``.
+        duration: Seconds spent ``processing``.
+        tokens: The text output, token by token (empty for image models).
+        images: How many images the prediction ends with (0 for text models).
+        error: The error it fails with halfway through processing, or ``None`` to succeed.
+        never_finish: Stay ``processing`` forever, one token short of the whole output.
+    """
+
+    starting: float
+    duration: float
+    tokens: tuple[str, ...] = ()
+    images: int = 0
+    error: str | None = None
+    never_finish: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One prediction as created: who asked for what, when, and its plan."""
+
+    id: str
+    model: ModelSpec
+    version: str
+    input: Mapping[str, JsonValue]
+    prompt: str
+    created: float
+    plan: Plan
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A prediction's state at one instant. Times are clock readings.
+
+    `output` holds text tokens, or image file names (see `image_name`), or ``None``.
+    """
+
+    status: Status
+    output: tuple[str, ...] | None
+    error: str | None
+    started: float | None
+    completed: float | None
+
+
+def advance(record: Record, now: float) -> Snapshot:
+    """Compute `record`'s state at clock reading `now`."""
+    plan = record.plan
+    started = record.created + plan.starting
+    if now < started:
+        return Snapshot("starting", None, None, None, None)
+    end = started + plan.duration
+    failed_at = started + plan.duration / 2
+    if plan.error is not None and now >= failed_at:
+        return Snapshot(
+            "failed", _tokens(plan, failed_at - started), plan.error, started, failed_at
+        )
+    if now >= end and not plan.never_finish:
+        done = tuple(image_name(i) for i in range(plan.images)) if plan.images else plan.tokens
+        return Snapshot("succeeded", done, None, started, end)
+    return Snapshot("processing", _tokens(plan, now - started), None, started, None)
+
+
+def _tokens(plan: Plan, elapsed: float) -> tuple[str, ...] | None:
+    """The text output after `elapsed` seconds of processing: ``None`` until the first token."""
+    progress = 1.0 if plan.duration == 0 else min(1.0, elapsed / plan.duration)
+    count = min(int(len(plan.tokens) * progress), len(plan.tokens) - 1)
+    return plan.tokens[:count] if count > 0 else None
+
+
+class PredictionStore:
+    """Creates, numbers and keeps predictions, thread-safely.
+
+    Ids look like Replicate's (26 lowercase base-32 characters). They are derived from a counter,
+    so they are unique within a store and the same from run to run.
+    """
+
+    def __init__(self, *, clock: Clock = time.monotonic, wall_epoch: float | None = None) -> None:
+        """Create an empty store.
+
+        Args:
+            clock: The monotonic clock that drives every prediction.
+            wall_epoch: The Unix time matching the clock's current reading, for timestamps
+                (default: now). Pass a fixed value for reproducible timestamps.
+        """
+        self.clock = clock
+        self._origin = clock()
+        self._wall_epoch = time.time() if wall_epoch is None else wall_epoch
+        self._lock = threading.Lock()
+        self._records: dict[str, Record] = {}
+
+    def create(
+        self,
+        model: ModelSpec,
+        version: str,
+        input: Mapping[str, JsonValue],
+        prompt: str,
+        plan: Plan,
+    ) -> Record:
+        """Create and keep a new prediction that starts now. `prompt` is ``input["prompt"]``."""
+        with self._lock:
+            digest = hashlib.sha256(f"prediction:{len(self._records)}".encode()).digest()
+            prediction_id = base64.b32encode(digest).decode()[:26].lower()
+            record = Record(prediction_id, model, version, input, prompt, self.clock(), plan)
+            self._records[prediction_id] = record
+        return record
+
+    def get(self, prediction_id: str) -> Record | None:
+        """Return the prediction with this id, or ``None``."""
+        with self._lock:
+            return self._records.get(prediction_id)
+
+    def timestamp(self, reading: float) -> str:
+        """Format a clock reading as Replicate does: ``2026-01-01T00:00:00.000000Z``."""
+        moment = datetime.fromtimestamp(self._wall_epoch + reading - self._origin, tz=UTC)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def render(
+    store: PredictionStore,
+    record: Record,
+    *,
+    urls: Mapping[str, str],
+    file_url: Callable[[str, str], str],
+) -> dict[str, JsonValue]:
+    """The prediction object (PROTOCOL.md §3) as it stands now, ready to send as JSON.
+
+    Args:
+        store: The store `record` belongs to, for its clock and timestamps.
+        record: The prediction.
+        urls: The ``urls`` object; each protocol links to its own routes.
+        file_url: Builds an image's absolute URL from a prediction id and file name.
+    """
+    snap = advance(record, store.clock())
+    output: JsonValue = None
+    if snap.output is not None:
+        if record.plan.images:
+            output = [file_url(record.id, name) for name in snap.output]
+        else:
+            output = list(snap.output)
+    metrics: dict[str, JsonValue] = {}
+    if snap.started is not None and snap.completed is not None:
+        metrics = {
+            "predict_time": round(snap.completed - snap.started, 6),
+            "total_time": round(snap.completed - record.created, 6),
+        }
+    return {
+        "id": record.id,
+        "model": record.model.name,
+        "version": record.version,
+        "input": dict(record.input),
+        "logs": "" if snap.error is None else f"{snap.error}\n",
+        "output": output,
+        "error": snap.error,
+        "status": snap.status,
+        "created_at": store.timestamp(record.created),
+        "started_at": None if snap.started is None else store.timestamp(snap.started),
+        "completed_at": None if snap.completed is None else store.timestamp(snap.completed),
+        "urls": dict(urls),
+        "metrics": metrics,
+        "data_removed": False,
+    }

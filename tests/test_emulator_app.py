@@ -1,0 +1,432 @@
+"""The emulator over HTTP: routes, validation, faults and counters, in-process and on sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+
+import replicatehome.emulator
+from replicatehome.catalog import MODELS
+from replicatehome.emulator import (
+    Emulator,
+    EmulatorApp,
+    EmulatorConfig,
+    Faults,
+    create_app,
+    emulated_text,
+    serve,
+)
+
+GEMMA, SD3, SDXL = MODELS[0], MODELS[1], MODELS[2]
+BASE = "http://emu.test"
+MAX_POLLS = 500
+
+
+class FakeClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self) -> None:
+        self.now = 50.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def app(clock: FakeClock) -> EmulatorApp:
+    return create_app(EmulatorConfig(starting=0.2, duration=1.0), clock=clock)
+
+
+@pytest.fixture
+async def client(app: EmulatorApp) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=BASE) as client:
+        yield client
+
+
+def body_for(model: str = GEMMA.name, prompt: str = "hello", **inputs: object) -> dict[str, object]:
+    spec = {spec.name: spec for spec in MODELS}[model]
+    return {"model": spec.name, "version": spec.version, "input": {"prompt": prompt, **inputs}}
+
+
+async def create(
+    client: httpx.AsyncClient, model: str = GEMMA.name, prompt: str = "hello", **inputs: object
+) -> str:
+    response = await client.post("/api/prediction", json=body_for(model, prompt, **inputs))
+    assert response.status_code == 201, response.text
+    prediction_id: str = response.json()["id"]
+    return prediction_id
+
+
+async def poll(client: httpx.AsyncClient, prediction_id: str) -> dict[str, object]:
+    response = await client.get("/api/poll", params={"id": prediction_id})
+    assert response.status_code == 200, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+# --- the happy paths --------------------------------------------------------------------------
+
+
+async def test_text_prediction_lifecycle(client: httpx.AsyncClient, clock: FakeClock) -> None:
+    response = await client.post("/api/prediction", json=body_for(prompt="tell me"))
+    assert response.status_code == 201
+    assert response.headers["content-type"] == "application/json"
+    created = response.json()
+    assert created["status"] == "starting"
+    assert created["output"] is None
+    assert created["model"] == GEMMA.name
+    assert created["version"] == GEMMA.version
+    assert created["input"] == {"prompt": "tell me"}
+    assert created["urls"] == {"get": f"{BASE}/api/poll?id={created['id']}"}
+
+    clock.now += 0.7
+    halfway = await poll(client, created["id"])
+    assert halfway["status"] == "processing"
+    assert isinstance(halfway["output"], list)
+    assert 0 < len(halfway["output"]) < len(emulated_text(GEMMA.name, "tell me").split())
+
+    clock.now += 1.0
+    done = await poll(client, created["id"])
+    assert done["status"] == "succeeded"
+    assert isinstance(done["output"], list)
+    assert "".join(done["output"]) == emulated_text(GEMMA.name, "tell me")
+    assert done["metrics"] == {"predict_time": 1.0, "total_time": 1.2}
+
+
+async def test_image_prediction_serves_its_pngs(
+    client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    prediction_id = await create(client, SDXL.name, num_outputs=2)
+    clock.now += 0.5
+    assert (await poll(client, prediction_id))["output"] is None
+    assert (await client.get(f"/files/{prediction_id}/out-0.png")).status_code == 404
+
+    clock.now += 1.0
+    done = await poll(client, prediction_id)
+    assert done["status"] == "succeeded"
+    assert done["output"] == [
+        f"{BASE}/files/{prediction_id}/out-0.png",
+        f"{BASE}/files/{prediction_id}/out-1.png",
+    ]
+    first, second = [await client.get(f"/files/{prediction_id}/out-{n}.png") for n in (0, 1)]
+    assert first.status_code == second.status_code == 200
+    assert first.headers["content-type"] == "image/png"
+    assert first.content.startswith(b"\x89PNG\r\n\x1a\n")
+    assert first.content != second.content
+    assert (await client.get(f"/files/{prediction_id}/out-2.png")).status_code == 404
+
+
+async def test_image_count_comes_from_the_config(clock: FakeClock) -> None:
+    app = create_app(EmulatorConfig(starting=0, duration=0, image_count=3), clock=clock)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=BASE) as client:
+        done = await poll(client, await create(client, SD3.name))
+    assert isinstance(done["output"], list)
+    assert len(done["output"]) == 3
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/files/nope/out-0.png", "/files/{text}/out-0.png", "/files/{image}/out-5.png"],
+)
+async def test_unknown_files_are_404(
+    client: httpx.AsyncClient, clock: FakeClock, path: str
+) -> None:
+    text, image = await create(client), await create(client, SDXL.name)
+    clock.now += 10
+    response = await client.get(path.format(text=text, image=image))
+    assert response.status_code == 404
+    assert response.json() == {"detail": "File not found"}
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "status", "detail"),
+    [
+        (b"{not json", 400, "not valid JSON"),
+        (b"[1, 2]", 400, "must be a JSON object"),
+        (json.dumps({"version": "v", "input": {}}).encode(), 400, "'model'"),
+        (json.dumps({"model": GEMMA.name, "input": {}}).encode(), 400, "'version'"),
+        (json.dumps({"model": GEMMA.name, "version": "v"}).encode(), 400, "'input'"),
+        (json.dumps({**body_for(), "input": "hi"}).encode(), 400, "'input'"),
+        (json.dumps({**body_for(), "model": "acme/nope"}).encode(), 422, "Available models"),
+        (json.dumps({**body_for(), "version": SD3.version}).encode(), 422, "does not exist"),
+        (json.dumps({**body_for(), "input": {"prompt": 3}}).encode(), 422, "'prompt'"),
+        (json.dumps(body_for(SDXL.name, num_outputs=0)).encode(), 422, "'num_outputs'"),
+        (json.dumps(body_for(SDXL.name, num_outputs=True)).encode(), 422, "'num_outputs'"),
+    ],
+)
+async def test_create_validates_like_the_real_service(
+    client: httpx.AsyncClient, app: EmulatorApp, content: bytes, status: int, detail: str
+) -> None:
+    response = await client.post("/api/prediction", content=content)
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/json"
+    assert detail in response.json()["detail"]
+    assert app.stats.predictions == 0
+
+
+async def test_poll_errors(client: httpx.AsyncClient) -> None:
+    missing = await client.get("/api/poll")
+    assert missing.status_code == 400
+    assert "'id'" in missing.json()["detail"]
+    unknown = await client.get("/api/poll", params={"id": "doesnotexist"})
+    assert unknown.status_code == 404
+    assert unknown.json() == {"detail": "Prediction not found"}
+
+
+async def test_unknown_routes_and_methods_answer_json(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/nope")).json() == {"detail": "Not Found"}
+    wrong = await client.get("/api/prediction")
+    assert wrong.status_code == 405
+    assert wrong.json() == {"detail": "Method Not Allowed"}
+    assert wrong.headers["allow"] == "POST"
+
+
+# --- faults -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("retry_after", "header"), [(1.0, "1"), (0.5, "0.5"), (2.0, "2")])
+async def test_rate_limit(
+    client: httpx.AsyncClient, app: EmulatorApp, retry_after: float, header: str
+) -> None:
+    app.faults = Faults(rate_limit_rate=1.0, retry_after=retry_after)
+    response = await client.post("/api/prediction", json=body_for())
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == header
+    assert response.json()["detail"].startswith("Request was throttled. ")
+    assert app.stats.predictions == 0  # a faulted request has no side effect
+
+
+async def test_server_errors_are_html_gateway_pages(
+    client: httpx.AsyncClient, app: EmulatorApp
+) -> None:
+    app.faults = Faults(server_error_rate=1.0)
+    statuses = set()
+    for _ in range(30):
+        response = await client.get("/api/poll", params={"id": "x"})
+        statuses.add(response.status_code)
+        assert response.headers["content-type"] == "text/html; charset=utf-8"
+        assert response.text.startswith(f"<html>\r\n<head><title>{response.status_code} ")
+    assert statuses == {502, 503, 504}
+    assert app.stats.faults == 30
+    assert app.stats.faults_by_kind == {"server_error": 30}
+
+
+async def test_text_plain_content_type(
+    client: httpx.AsyncClient, app: EmulatorApp, clock: FakeClock
+) -> None:
+    app.faults = Faults(text_plain=True, routes=frozenset({"create", "poll", "file"}))
+    created = await client.post("/api/prediction", json=body_for(SDXL.name))
+    assert created.headers["content-type"] == "text/plain; charset=utf-8"
+    clock.now += 5
+    polled = await client.get("/api/poll", params={"id": created.json()["id"]})
+    assert polled.headers["content-type"] == "text/plain; charset=utf-8"
+    assert polled.json()["status"] == "succeeded"
+    image = await client.get(polled.json()["output"][0])
+    assert image.headers["content-type"] == "image/png"
+
+
+async def test_max_faults_then_behaves(client: httpx.AsyncClient, app: EmulatorApp) -> None:
+    app.faults = Faults(rate_limit_rate=1.0, max_faults=2)
+    statuses = [(await client.post("/api/prediction", json=body_for())).status_code for _ in "abc"]
+    assert statuses == [429, 429, 201]
+    assert app.stats.faults == 2
+    assert app.stats.predictions == 1
+
+
+async def test_faults_apply_only_to_their_routes(
+    client: httpx.AsyncClient, app: EmulatorApp, clock: FakeClock
+) -> None:
+    app.faults = Faults(server_error_rate=1.0, slow_seconds=5.0, routes=frozenset({"file"}))
+    prediction_id = await create(client, SDXL.name)
+    clock.now += 5
+    done = await poll(client, prediction_id)
+    assert isinstance(done["output"], list)
+    app.faults = Faults(server_error_rate=1.0, routes=frozenset({"file"}))
+    assert (await client.get(str(done["output"][0]))).status_code in {502, 503, 504}
+
+
+async def test_slow_requests(client: httpx.AsyncClient, app: EmulatorApp) -> None:
+    app.faults = Faults(slow_seconds=0.05)
+    began = time.perf_counter()
+    await create(client)
+    assert time.perf_counter() - began >= 0.05
+
+
+async def test_failure_rate(client: httpx.AsyncClient, app: EmulatorApp, clock: FakeClock) -> None:
+    app.faults = Faults(failure_rate=1.0)
+    prediction_id = await create(client)
+    clock.now += 5
+    failed = await poll(client, prediction_id)
+    assert failed["status"] == "failed"
+    assert isinstance(failed["error"], str)
+    assert failed["error"]
+    assert failed["completed_at"] is not None
+
+
+async def test_never_finish(client: httpx.AsyncClient, app: EmulatorApp, clock: FakeClock) -> None:
+    app.faults = Faults(never_finish=True)
+    prediction_id = await create(client)
+    app.faults = Faults()  # the fate is fixed at creation
+    clock.now += 3600
+    stuck = await poll(client, prediction_id)
+    assert stuck["status"] == "processing"
+    assert stuck["output"]
+    assert stuck["completed_at"] is None
+
+
+# --- counters ---------------------------------------------------------------------------------
+
+
+async def test_counters_and_reset(
+    client: httpx.AsyncClient, app: EmulatorApp, clock: FakeClock
+) -> None:
+    prediction_id = await create(client, SDXL.name)
+    clock.now += 5
+    for _ in range(3):
+        await poll(client, prediction_id)
+    await client.get("/api/poll", params={"id": "unknown"})
+    await client.get(f"/files/{prediction_id}/out-0.png")
+    app.faults = Faults(rate_limit_rate=1.0)
+    await client.get("/api/poll", params={"id": prediction_id})
+
+    assert app.stats.requests == {"create": 1, "poll": 5, "file": 1}
+    assert app.stats.polls == {prediction_id: 3, "unknown": 1}  # faulted polls never got here
+    assert app.stats.faults == 1
+    assert app.stats.faults_by_kind == {"rate_limit": 1}
+    assert app.stats.predictions == 1
+    app.stats.reset()
+    assert app.stats.requests == app.stats.polls == app.stats.faults_by_kind == {}
+    assert app.stats.faults == app.stats.predictions == 0
+
+
+# --- over real sockets ------------------------------------------------------------------------
+
+
+def no_emulator_threads() -> bool:
+    return not any(thread.name == "replicatehome-emulator" for thread in threading.enumerate())
+
+
+@pytest.fixture
+def emulator() -> Iterator[Emulator]:
+    with Emulator(duration=0.05, starting=0.01) as emu:
+        yield emu
+    assert no_emulator_threads()
+
+
+def test_sync_emulator_end_to_end(emulator: Emulator) -> None:
+    assert emulator.url.startswith("http://127.0.0.1:")
+    with httpx.Client(base_url=emulator.url, timeout=5) as client:
+        created = client.post("/api/prediction", json=body_for(SDXL.name, prompt="a fox"))
+        assert created.status_code == 201
+        for _ in range(MAX_POLLS):
+            body = client.get("/api/poll", params={"id": created.json()["id"]}).json()
+            if body["status"] not in ("starting", "processing"):
+                break
+            time.sleep(0.01)
+        assert body["status"] == "succeeded"
+        url = body["output"][0]
+        assert url.startswith(f"{emulator.url}/files/")
+        assert client.get(url).content.startswith(b"\x89PNG")
+    assert emulator.stats.requests["create"] == 1
+
+
+async def test_async_emulator_end_to_end() -> None:
+    async with (
+        Emulator(duration=0.05, starting=0.01) as emu,
+        httpx.AsyncClient(base_url=emu.url, timeout=5) as client,
+    ):
+        created = await client.post("/api/prediction", json=body_for(prompt="hi"))
+        for _ in range(MAX_POLLS):
+            body = (await client.get("/api/poll", params={"id": created.json()["id"]})).json()
+            if body["status"] == "succeeded":
+                break
+            await asyncio.sleep(0.01)
+        assert "".join(body["output"]) == emulated_text(GEMMA.name, "hi")
+    assert not emu.running
+    assert no_emulator_threads()
+
+
+def test_dropped_connection(emulator: Emulator) -> None:
+    emulator.faults = Faults(drop_rate=1.0, max_faults=1)
+    with httpx.Client(base_url=emulator.url, timeout=5) as client:
+        with pytest.raises(httpx.RemoteProtocolError):
+            client.post("/api/prediction", json=body_for())
+        assert client.post("/api/prediction", json=body_for()).status_code == 201
+    assert emulator.stats.faults_by_kind == {"drop": 1}
+    assert emulator.stats.predictions == 1
+
+
+def test_emulator_stops_fast_and_can_restart() -> None:
+    emu = Emulator(duration=0.01)
+    with pytest.raises(RuntimeError, match="not running"):
+        _ = emu.url
+    emu.start()
+    with pytest.raises(RuntimeError, match="already running"):
+        emu.start()
+    first = emu.url
+    with httpx.Client(timeout=5) as client:  # an idle keep-alive connection must not hold stop
+        assert client.get(f"{first}/api/poll").status_code == 400
+        began = time.perf_counter()
+        emu.stop()
+        assert time.perf_counter() - began < 1.0
+    emu.stop()  # stopping twice is harmless
+    assert repr(emu) == "<Emulator not running>"
+    with emu:
+        assert emu.url.startswith("http://127.0.0.1:")
+        assert emu.stats.requests == {"poll": 1}  # state survives a restart
+    assert no_emulator_threads()
+
+
+def test_a_busy_port_fails_to_start(emulator: Emulator) -> None:
+    port = int(emulator.url.rpartition(":")[2])
+    with pytest.raises(OSError):  # noqa: PT011 - the errno varies by platform
+        Emulator(port=port).start()
+
+
+def test_emulator_takes_a_config_or_options() -> None:
+    config = EmulatorConfig(duration=0.01, faults=Faults(seed=3))
+    emu = Emulator(config)
+    assert emu.config is config
+    assert emu.faults == Faults(seed=3)
+    with pytest.raises(TypeError):
+        Emulator(config, duration=1.0)
+
+
+def test_serve_runs_uvicorn_in_the_foreground(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    calls: list[tuple[object, dict[str, object]]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: calls.append((app, kwargs)))
+    serve(EmulatorConfig(duration=0.5), port=8123)
+    [(app, kwargs)] = calls
+    assert isinstance(app, EmulatorApp)
+    assert app.config.duration == 0.5
+    assert kwargs == {"host": "127.0.0.1", "port": 8123, "log_level": "info", "lifespan": "off"}
+
+
+def test_importing_the_sdk_does_not_import_the_server_stack() -> None:
+    code = (
+        "import sys, replicatehome, replicatehome.emulator\n"
+        "assert 'starlette' not in sys.modules and 'uvicorn' not in sys.modules\n"
+        "from replicatehome.emulator import EmulatorApp\n"
+        "assert 'starlette' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=30)
+    with pytest.raises(AttributeError):
+        _ = replicatehome.emulator.NoSuchThing

@@ -1,0 +1,348 @@
+"""The emulator's pure parts: state machine, store, rendering, faults, config and images."""
+
+from __future__ import annotations
+
+import re
+import struct
+import time
+import zlib
+from dataclasses import fields
+
+import pytest
+
+from replicatehome.catalog import MODELS
+from replicatehome.emulator import ConfigOptions, EmulatorConfig, Faults, emulated_text
+from replicatehome.emulator._faults import FAILURE_MESSAGES, FaultInjector
+from replicatehome.emulator._images import png_bytes
+from replicatehome.emulator._state import (
+    Plan,
+    PredictionStore,
+    Record,
+    advance,
+    emulated_tokens,
+    render,
+)
+
+GEMMA = MODELS[0]
+SDXL = MODELS[2]
+
+
+class FakeClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def store(clock: FakeClock) -> PredictionStore:
+    return PredictionStore(clock=clock, wall_epoch=1_767_225_600.0)  # 2026-01-01T00:00:00Z
+
+
+def text_record(
+    store: PredictionStore,
+    prompt: str = "hello there",
+    *,
+    starting: float = 0.2,
+    duration: float = 1.0,
+    error: str | None = None,
+    never_finish: bool = False,
+) -> Record:
+    tokens = emulated_tokens(GEMMA.name, prompt)
+    plan = Plan(starting, duration, tokens, error=error, never_finish=never_finish)
+    return store.create(GEMMA, str(GEMMA.version), {"prompt": prompt}, prompt, plan)
+
+
+# --- text -------------------------------------------------------------------------------------
+
+
+def test_tokens_keep_whitespace_and_join_to_the_text() -> None:
+    tokens = emulated_tokens(GEMMA.name, "  a\tcat  on a mat ")
+    assert "".join(tokens) == emulated_text(GEMMA.name, "  a\tcat  on a mat ")
+    assert all(token.strip() for token in tokens)
+    assert "gemma-2b-it" in "".join(tokens)
+    assert "a\tcat  on a mat" in "".join(tokens)
+    assert 15 <= len(emulated_tokens(GEMMA.name, "hi")) <= 40
+
+
+def test_long_prompts_are_cut_short() -> None:
+    tokens = emulated_tokens(GEMMA.name, " ".join(f"w{i}" for i in range(500)))
+    assert len(tokens) <= 50
+    assert "w23 …" in "".join(tokens)
+    assert "w24" not in "".join(tokens)
+
+
+def test_text_is_stable() -> None:
+    assert emulated_text(GEMMA.name, "x") == (
+        "This is emulated output from gemma-2b-it for the prompt: x\n"
+        "It was generated locally, token by token, without running any model."
+    )
+
+
+# --- the state machine ------------------------------------------------------------------------
+
+
+def test_text_prediction_moves_through_the_states(store: PredictionStore, clock: FakeClock) -> None:
+    record = text_record(store)
+    tokens = record.plan.tokens
+    assert advance(record, clock.now) == advance(record, clock.now + 0.199)
+    assert advance(record, clock.now).status == "starting"
+    assert advance(record, clock.now).output is None
+
+    seen: list[int] = []
+    for step in range(100):
+        snap = advance(record, clock.now + 0.2 + step / 100)
+        assert snap.status == "processing"
+        assert snap.started == record.created + 0.2
+        seen.append(len(snap.output or ()))
+        assert snap.output is None or snap.output == tokens[: len(snap.output)]
+    assert seen == sorted(seen)
+    assert seen[0] == 0
+    assert seen[-1] == len(tokens) - 1
+
+    done = advance(record, clock.now + 1.2)
+    assert done.status == "succeeded"
+    assert done.output == tokens
+    assert done.completed == record.created + 1.2
+    assert advance(record, clock.now + 1e6) == done
+
+
+def test_tokens_appear_evenly(store: PredictionStore, clock: FakeClock) -> None:
+    record = text_record(store)
+    half = advance(record, clock.now + 0.2 + 0.5).output
+    assert half is not None
+    assert len(half) == len(record.plan.tokens) // 2
+
+
+def test_failure_happens_halfway_with_partial_output(
+    store: PredictionStore, clock: FakeClock
+) -> None:
+    record = text_record(store, error=FAILURE_MESSAGES[0])
+    assert advance(record, clock.now + 0.69).status == "processing"
+    failed = advance(record, clock.now + 0.7)
+    assert failed.status == "failed"
+    assert failed.error is not None
+    assert failed.error.startswith("CUDA out of memory. Tried to allocate 2.00 GiB")
+    assert failed.output == record.plan.tokens[: len(record.plan.tokens) // 2]
+    assert failed.completed == record.created + 0.7
+    assert advance(record, clock.now + 100) == failed
+
+
+def test_never_finish_stays_processing_one_token_short(
+    store: PredictionStore, clock: FakeClock
+) -> None:
+    record = text_record(store, never_finish=True)
+    for elapsed in (1.2, 10.0, 1e9):
+        snap = advance(record, clock.now + elapsed)
+        assert snap.status == "processing"
+        assert snap.output == record.plan.tokens[:-1]
+        assert snap.completed is None
+
+
+def test_zero_duration_succeeds_when_starting_ends(
+    store: PredictionStore, clock: FakeClock
+) -> None:
+    record = text_record(store, starting=0.0, duration=0.0)
+    assert advance(record, clock.now).status == "succeeded"
+
+
+def test_image_prediction_has_no_output_until_it_succeeds(
+    store: PredictionStore, clock: FakeClock
+) -> None:
+    plan = Plan(starting=0.1, duration=1.0, images=3)
+    record = store.create(SDXL, str(SDXL.version), {"prompt": "cat"}, "cat", plan)
+    assert advance(record, clock.now + 0.5).output is None
+    assert advance(record, clock.now + 1.1).output == ("out-0.png", "out-1.png", "out-2.png")
+
+
+# --- the store and the prediction object ------------------------------------------------------
+
+
+def test_ids_are_unique_replicate_like_and_reproducible(clock: FakeClock) -> None:
+    first, second = PredictionStore(clock=clock), PredictionStore(clock=clock)
+    ids = [text_record(first).id for _ in range(200)]
+    assert len(set(ids)) == 200
+    assert all(re.fullmatch(r"[a-z2-7]{26}", prediction_id) for prediction_id in ids)
+    assert [text_record(second).id for _ in range(200)] == ids
+    assert first.get(ids[7]) is not None
+    assert first.get("nope") is None
+
+
+def test_render_follows_the_protocol(store: PredictionStore, clock: FakeClock) -> None:
+    record = text_record(store, prompt="hi")
+    urls = {"get": f"http://x/api/poll?id={record.id}"}
+
+    def file_url(prediction_id: str, name: str) -> str:
+        return f"http://x/files/{prediction_id}/{name}"
+
+    body = render(store, record, urls=urls, file_url=file_url)
+    assert body == {
+        "id": record.id,
+        "model": "google-deepmind/gemma-2b-it",
+        "version": GEMMA.version,
+        "input": {"prompt": "hi"},
+        "logs": "",
+        "output": None,
+        "error": None,
+        "status": "starting",
+        "created_at": "2026-01-01T00:00:00.000000Z",
+        "started_at": None,
+        "completed_at": None,
+        "urls": urls,
+        "metrics": {},
+        "data_removed": False,
+    }
+    clock.now += 1.5
+    body = render(store, record, urls=urls, file_url=file_url)
+    assert body["status"] == "succeeded"
+    assert body["output"] == list(record.plan.tokens)
+    assert body["started_at"] == "2026-01-01T00:00:00.200000Z"
+    assert body["completed_at"] == "2026-01-01T00:00:01.200000Z"
+    assert body["metrics"] == {"predict_time": 1.0, "total_time": 1.2}
+
+    image = store.create(SDXL, "v", {"prompt": "p"}, "p", Plan(0.0, 0.0, images=2))
+    assert render(store, image, urls=urls, file_url=file_url)["output"] == [
+        f"http://x/files/{image.id}/out-0.png",
+        f"http://x/files/{image.id}/out-1.png",
+    ]
+
+
+def test_render_of_a_failure_puts_the_error_in_the_logs(
+    store: PredictionStore, clock: FakeClock
+) -> None:
+    record = text_record(store, error="Prediction interrupted; please retry (code: PA)")
+    clock.now += 5
+    body = render(store, record, urls={}, file_url=lambda i, n: n)
+    assert body["status"] == "failed"
+    assert body["error"] == "Prediction interrupted; please retry (code: PA)"
+    assert body["logs"] == "Prediction interrupted; please retry (code: PA)\n"
+
+
+# --- faults -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"failure_rate": 1.5},
+        {"drop_rate": -0.1},
+        {"rate_limit_rate": 0.6, "server_error_rate": 0.6},
+        {"retry_after": -1.0},
+        {"slow_seconds": -1.0},
+        {"max_faults": -1},
+        {"routes": frozenset({"poll", "stream"})},
+    ],
+)
+def test_faults_reject_nonsense(options: dict[str, object]) -> None:
+    with pytest.raises(ValueError):  # noqa: PT011 - each case has its own message
+        Faults(**options)  # type: ignore[arg-type]
+
+
+def test_injector_respects_routes_and_budget() -> None:
+    injector = FaultInjector(Faults(rate_limit_rate=1.0, max_faults=2, routes=frozenset({"poll"})))
+    assert injector.for_request("create")[1] is None
+    kinds = [injector.for_request("poll")[1] for _ in range(4)]
+    assert [None if fault is None else fault.status for fault in kinds] == [429, 429, None, None]
+    injector.faults = Faults(drop_rate=1.0, max_faults=1)
+    fault = injector.for_request("create")[1]
+    assert fault is not None
+    assert fault.kind == "drop"
+    assert injector.for_request("create")[1] is None
+
+
+def test_injector_is_reproducible_and_streams_are_independent() -> None:
+    faults = Faults(failure_rate=0.5, server_error_rate=0.5, seed=7)
+
+    def run(polls: int) -> tuple[list[str | None], list[int | None]]:
+        injector = FaultInjector(faults)
+        statuses: list[int | None] = []
+        fates: list[str | None] = []
+        for _ in range(20):
+            fates.append(injector.for_prediction().error)
+            for _ in range(polls):
+                fault = injector.for_request("poll")[1]
+                statuses.append(None if fault is None else fault.status)
+        return fates, statuses
+
+    fates, statuses = run(3)
+    assert run(3) == (fates, statuses)
+    assert run(1)[0] == fates  # polling more or less does not change which predictions fail
+    assert set(fates) - {None} <= set(FAILURE_MESSAGES)
+    assert None in fates
+    assert len(set(fates)) > 1
+    assert {502, 503, 504, None} == set(statuses)
+
+
+def test_never_finish_wins_over_failure() -> None:
+    fate = FaultInjector(Faults(failure_rate=1.0, never_finish=True)).for_prediction()
+    assert fate.never_finish
+    assert fate.error is None
+
+
+# --- config -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"duration": -1.0}, {"starting": -1.0}, {"image_count": 0}, {"image_size": 0}, {"models": ()}],
+)
+def test_config_rejects_nonsense(options: dict[str, object]) -> None:
+    with pytest.raises(ValueError):  # noqa: PT011 - each case has its own message
+        EmulatorConfig(**options)  # type: ignore[arg-type]
+
+
+def test_config_options_mirror_the_config_fields() -> None:
+    assert set(ConfigOptions.__annotations__) == {field.name for field in fields(EmulatorConfig)}
+    assert EmulatorConfig().models == MODELS
+    assert EmulatorConfig().faults == Faults()
+
+
+# --- images -----------------------------------------------------------------------------------
+
+
+def read_png(data: bytes) -> tuple[int, int, bytes]:
+    """Check a PNG's structure and CRCs; return its width, height and decompressed pixels."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    offset, chunks = 8, []
+    while offset < len(data):
+        (length,) = struct.unpack(">I", data[offset : offset + 4])
+        kind, body = data[offset + 4 : offset + 8], data[offset + 8 : offset + 8 + length]
+        (crc,) = struct.unpack(">I", data[offset + 8 + length : offset + 12 + length])
+        assert crc == zlib.crc32(kind + body)
+        chunks.append((kind, body))
+        offset += 12 + length
+    assert [kind for kind, _ in chunks] == [b"IHDR", b"IDAT", b"IEND"]
+    width, height, depth, colour, _, _, _ = struct.unpack(">IIBBBBB", chunks[0][1])
+    assert (depth, colour) == (8, 2)
+    return width, height, zlib.decompress(chunks[1][1])
+
+
+@pytest.mark.parametrize("size", [1, 64, 512])
+def test_png_is_valid(size: int) -> None:
+    width, height, pixels = read_png(png_bytes("a red fox", 0, size))
+    assert (width, height) == (size, size)
+    assert len(pixels) == size * (1 + 3 * size)
+    assert pixels[:: 1 + 3 * size] == b"\x00" * size  # every row uses filter 0
+
+
+def test_png_is_deterministic_and_depends_on_prompt_and_index() -> None:
+    first = png_bytes("a red fox")
+    png_bytes.cache_clear()
+    assert png_bytes("a red fox") == first
+    assert png_bytes("a blue fox") != first
+    assert png_bytes("a red fox", 1) != first
+
+
+def test_png_is_fast() -> None:
+    png_bytes.cache_clear()
+    began = time.perf_counter()
+    png_bytes("speed", 0, 512)
+    assert time.perf_counter() - began < 0.25  # typically under 10 ms; generous for slow CI
