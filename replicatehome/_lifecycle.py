@@ -241,9 +241,16 @@ class Lifecycle:
         return response.content
 
     def wait(
-        self, tracked: Tracked, deadline: Deadline, *, stream: bool = False
+        self,
+        tracked: Tracked,
+        deadline: Deadline,
+        *,
+        stream: bool = False,
+        on_update: Callable[[PredictionSnapshot], None] | None = None,
     ) -> Flow[PredictionSnapshot]:
         """Poll until the prediction ends or the deadline passes; with `stream`, emit new text.
+
+        `on_update` sees every snapshot a poll returns, for progress displays.
 
         Returns the succeeded snapshot; raises `PredictionFailedError`, `PredictionCanceledError`
         or `PredictionTimeoutError` otherwise.
@@ -270,6 +277,8 @@ class Lifecycle:
                 if deadline.expired:
                     raise PredictionTimeoutError(tracked.snapshot, deadline.seconds) from exc
                 raise
+            if on_update is not None:
+                on_update(tracked.snapshot)
             state.set_result(tracked.snapshot)
 
     def generate(

@@ -150,17 +150,24 @@ class Prediction(_PredictionHandle[R_co]):
         self._tracked.snapshot = self._driver.run(flow)
         return self
 
-    def wait(self, timeout: float | None = None) -> R_co:
+    def wait(
+        self,
+        timeout: float | None = None,
+        *,
+        on_update: Callable[[PredictionSnapshot], None] | None = None,
+    ) -> R_co:
         """Poll until the prediction ends, then return its typed result (also kept in `result`).
 
         Args:
             timeout: seconds to wait at most; the client's ``wait_timeout`` by default.
+            on_update: called with each snapshot a poll returns, to show progress.
 
         Raises:
             PredictionTimeoutError: the prediction was still running at the deadline.
             PredictionFailedError, PredictionCanceledError: it ended without a result.
         """
-        self._driver.run(self._lifecycle.wait(self._tracked, self._lifecycle.deadline(timeout)))
+        deadline = self._lifecycle.deadline(timeout)
+        self._driver.run(self._lifecycle.wait(self._tracked, deadline, on_update=on_update))
         return self.result
 
     def stream(self, timeout: float | None = None) -> Iterator[str]:
@@ -187,18 +194,24 @@ class AsyncPrediction(_PredictionHandle[R_co]):
         self._tracked.snapshot = await self._driver.run(flow)
         return self
 
-    async def wait(self, timeout: float | None = None) -> R_co:
+    async def wait(
+        self,
+        timeout: float | None = None,
+        *,
+        on_update: Callable[[PredictionSnapshot], None] | None = None,
+    ) -> R_co:
         """Poll until the prediction ends, then return its typed result (also kept in `result`).
 
         Args:
             timeout: seconds to wait at most; the client's ``wait_timeout`` by default.
+            on_update: called with each snapshot a poll returns, to show progress.
 
         Raises:
             PredictionTimeoutError: the prediction was still running at the deadline.
             PredictionFailedError, PredictionCanceledError: it ended without a result.
         """
-        flow = self._lifecycle.wait(self._tracked, self._lifecycle.deadline(timeout))
-        await self._driver.run(flow)
+        deadline = self._lifecycle.deadline(timeout)
+        await self._driver.run(self._lifecycle.wait(self._tracked, deadline, on_update=on_update))
         return self.result
 
     def stream(self, timeout: float | None = None) -> AsyncIterator[str]:

@@ -20,7 +20,7 @@ import anyio
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -113,7 +113,11 @@ class EmulatorApp:
             if active and faults.slow_seconds:
                 await anyio.sleep(faults.slow_seconds)
             if fault is None:
-                response = await endpoint(request)
+                try:
+                    response = await endpoint(request)
+                except ClientDisconnect:
+                    # The client gave up (its timeout beat `slow_seconds`): nobody to answer.
+                    return Response(status_code=499)
             else:
                 self.stats.count_fault(fault.kind)
                 response = _fault_response(fault, faults)

@@ -1,0 +1,258 @@
+"""Both clients against the emulator over real loopback sockets, including every fault."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from replicatehome import (
+    APIConnectionError,
+    APITimeoutError,
+    Client,
+    InternalServerError,
+    PredictionFailedError,
+    PredictionSnapshot,
+    PredictionTimeoutError,
+    RateLimitError,
+    TextResult,
+)
+from replicatehome.emulator import Emulator, Faults, emulated_text
+
+from .helpers import AnyClient, Mode, call, chunks, close, handle, make_client
+
+GEMMA = "google-deepmind/gemma-2b-it"
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    """One emulator for the module: predictions take 0.3 s, so streaming has tokens to show."""
+    with Emulator(duration=0.3, starting=0.05) as emu:
+        yield emu
+
+
+@pytest.fixture
+def emu(emulator: Emulator) -> Iterator[Emulator]:
+    """The shared emulator, with no faults and zeroed counters for this test."""
+    emulator.faults = Faults()
+    emulator.stats.reset()
+    yield emulator
+    emulator.faults = Faults()
+
+
+@pytest.fixture
+async def live(mode: Mode, emu: Emulator) -> AsyncIterator[AnyClient]:
+    """A client of the current mode talking to the emulator."""
+    client = make_client(mode, base_url=emu.url, poll_interval=0.05)
+    yield client
+    await close(client)
+
+
+async def test_text_round_trip(live: AnyClient, emu: Emulator) -> None:
+    result = await call(live.generate_text("Write a haiku", max_new_tokens=20))
+
+    assert result.text == emulated_text(GEMMA, "Write a haiku")
+    assert result.prediction.status == "succeeded"
+    assert result.prediction.input == {"prompt": "Write a haiku", "max_new_tokens": 20}
+    assert emu.stats.requests["create"] == 1
+    assert emu.stats.requests.get("poll", 0) >= 2
+
+
+async def test_streaming_shows_text_long_before_the_end(live: AnyClient) -> None:
+    parts = [chunk async for chunk in chunks(live.stream_text("Tell a story"))]
+
+    assert "".join(parts) == emulated_text(GEMMA, "Tell a story")
+    assert len(parts) >= 3
+
+
+async def test_image_bytes_are_exactly_what_the_server_serves(
+    live: AnyClient, tmp_path: Path
+) -> None:
+    image = await call(live.generate_image("A dog in space", model="sdxl"))
+    async with httpx.AsyncClient() as http:
+        served = (await http.get(image.url)).content
+    target = tmp_path / "dog.png"
+
+    if isinstance(live, Client):
+        data = image.read()
+        image.save(target)
+    else:
+        data = await image.aread()
+        await image.asave(target)
+
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    assert data == served
+    assert target.read_bytes() == served
+
+
+async def test_prediction_handles_report_progress(live: AnyClient) -> None:
+    p = await handle(live.predictions.create("gemma-2b", input={"prompt": "Hi"}))
+    seen: list[PredictionSnapshot] = []
+
+    result = await call(p.wait(timeout=10, on_update=seen.append))
+
+    assert isinstance(result, TextResult)
+    assert result.text == emulated_text(GEMMA, "Hi")
+    assert seen[-1].status == "succeeded"
+    assert {snapshot.status for snapshot in seen} >= {"processing", "succeeded"}
+    again = await handle(live.predictions.get(p.id))
+    assert again.result == result
+
+
+async def test_failed_predictions_carry_the_servers_error(live: AnyClient, emu: Emulator) -> None:
+    emu.faults = Faults(failure_rate=1.0)
+
+    with pytest.raises(PredictionFailedError, match="failed: ") as caught:
+        await call(live.generate_text("hi"))
+
+    assert caught.value.prediction.error
+    assert caught.value.prediction.error in str(caught.value)
+
+
+async def test_throttling_is_survived_with_retry_after(live: AnyClient, emu: Emulator) -> None:
+    emu.faults = Faults(rate_limit_rate=1.0, retry_after=0.05, max_faults=2)
+
+    result = await call(live.generate_text("hi"))
+
+    assert result.text == emulated_text(GEMMA, "hi")
+    assert emu.stats.faults == 2
+
+
+async def test_throttling_that_never_stops_raises_rate_limit_error(
+    live: AnyClient, emu: Emulator
+) -> None:
+    emu.faults = Faults(rate_limit_rate=1.0, retry_after=0.01)
+
+    with pytest.raises(RateLimitError) as caught:
+        await call(live.generate_text("hi"))
+
+    assert caught.value.status_code == 429
+    assert emu.stats.requests["create"] == 3  # the first try and max_retries=2
+
+
+async def test_gateway_errors_on_polls_are_survived(live: AnyClient, emu: Emulator) -> None:
+    emu.faults = Faults(server_error_rate=1.0, max_faults=2, routes=frozenset({"poll"}))
+
+    result = await call(live.generate_text("hi"))
+
+    assert result.text == emulated_text(GEMMA, "hi")
+    assert emu.stats.faults == 2
+
+
+async def test_a_gateway_error_on_create_is_not_retried(live: AnyClient, emu: Emulator) -> None:
+    emu.faults = Faults(server_error_rate=1.0, routes=frozenset({"create"}))
+
+    with pytest.raises(InternalServerError, match="HTML error page") as caught:
+        await call(live.generate_text("hi"))
+
+    assert caught.value.status_code in (502, 503, 504)
+    assert emu.stats.requests["create"] == 1
+
+
+async def test_slow_answers_within_the_timeout_are_waited_for(
+    live: AnyClient, emu: Emulator
+) -> None:
+    emu.faults = Faults(slow_seconds=0.2)
+
+    result = await call(live.generate_text("hi"))
+
+    assert result.text == emulated_text(GEMMA, "hi")
+
+
+async def test_a_slow_create_times_out_once_and_is_not_repeated(mode: Mode, emu: Emulator) -> None:
+    client = make_client(mode, base_url=emu.url, timeout=0.2)
+    emu.faults = Faults(slow_seconds=0.5, routes=frozenset({"create"}))
+
+    with pytest.raises(APITimeoutError):
+        await call(client.generate_text("hi"))
+    await close(client)
+
+    assert emu.stats.requests["create"] == 1
+
+
+async def test_polls_that_time_out_are_retried_then_reported(mode: Mode, emu: Emulator) -> None:
+    client = make_client(mode, base_url=emu.url, timeout=0.2, max_retries=1)
+    p = await handle(client.predictions.create("gemma-2b", input={"prompt": "x"}))
+    emu.faults = Faults(slow_seconds=0.5, routes=frozenset({"poll"}))
+
+    with pytest.raises(APITimeoutError, match="timed out"):
+        await call(p.wait())
+    await close(client)
+
+    assert emu.stats.requests["poll"] == 2
+
+
+async def test_json_sent_as_text_plain_is_read(live: AnyClient, emu: Emulator) -> None:
+    emu.faults = Faults(text_plain=True)
+
+    result = await call(live.generate_text("hi"))
+
+    assert result.text == emulated_text(GEMMA, "hi")
+
+
+async def test_a_prediction_that_never_finishes_times_out(mode: Mode, emu: Emulator) -> None:
+    client = make_client(mode, base_url=emu.url, wait_timeout=0.6)
+    emu.faults = Faults(never_finish=True)
+
+    with pytest.raises(PredictionTimeoutError) as caught:
+        await call(client.generate_text("hi"))
+    await close(client)
+
+    assert caught.value.prediction.status == "processing"
+    assert caught.value.prediction.output
+
+
+async def test_dropped_connections_on_polls_are_survived(live: AnyClient, emu: Emulator) -> None:
+    emu.faults = Faults(drop_rate=1.0, max_faults=2, routes=frozenset({"poll"}))
+
+    result = await call(live.generate_text("hi"))
+
+    assert result.text == emulated_text(GEMMA, "hi")
+    assert emu.stats.faults == 2
+
+
+async def test_a_dropped_create_is_not_repeated(live: AnyClient, emu: Emulator) -> None:
+    emu.faults = Faults(drop_rate=1.0, routes=frozenset({"create"}))
+
+    with pytest.raises(APIConnectionError):
+        await call(live.generate_text("hi"))
+
+    assert emu.stats.requests["create"] == 1
+
+
+async def test_cancelling_a_wait_leaves_the_async_client_usable(emu: Emulator) -> None:
+    emu.faults = Faults(never_finish=True)
+    client = make_client("async", base_url=emu.url)
+    assert not isinstance(client, Client)
+    task = asyncio.create_task(client.generate_text("hi"))
+    for _ in range(200):
+        if emu.stats.requests.get("poll", 0) >= 2:
+            break
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    emu.faults = Faults()
+    assert (await client.generate_text("again")).text == emulated_text(GEMMA, "again")
+    await client.aclose()
+
+
+def test_one_client_is_shared_by_many_threads(emu: Emulator) -> None:
+    texts: dict[int, str] = {}
+    with Client(base_url=emu.url, poll_interval=0.05) as client:
+
+        def work(n: int) -> None:
+            texts[n] = client.generate_text(f"prompt {n}").text
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+
+    assert texts == {n: emulated_text(GEMMA, f"prompt {n}") for n in range(6)}
