@@ -12,6 +12,12 @@ import replicatehome._drivers
 from .helpers import BASE_URL, AnyClient, Mode, close, make_client
 
 
+@pytest.fixture(autouse=True)
+def no_real_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point every client that names no server at a closed loopback port, never the internet."""
+    monkeypatch.setenv("REPLICATEHOME_BASE_URL", "http://127.0.0.1:9")
+
+
 @pytest.fixture(params=["sync", "async"])
 def mode(request: pytest.FixtureRequest) -> Mode:
     """Which client the test runs through."""

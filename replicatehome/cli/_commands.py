@@ -1,0 +1,167 @@
+"""The ``text``, ``image``, ``models`` and ``serve`` commands, on the SDK's public API only."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import TextIO
+
+from .. import Client
+from ..catalog import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL, MODELS, Kind, resolve
+from ._progress import Progress
+
+__all__ = ["UsageError", "run_image", "run_models", "run_serve", "run_text"]
+
+
+class UsageError(Exception):
+    """The command line asks for something that cannot be done; exit status 2."""
+
+
+def _prompt(argument: str, stdin: TextIO) -> str:
+    prompt = stdin.read().strip() if argument == "-" else argument
+    if not prompt:
+        raise UsageError("the prompt is empty")
+    return prompt
+
+
+def _inputs(pairs: list[str]) -> dict[str, object]:
+    inputs: dict[str, object] = {}
+    for pair in pairs:
+        key, equals, text = pair.partition("=")
+        if not equals or not key:
+            raise UsageError(f"--input takes KEY=VALUE, not {pair!r}")
+        try:
+            inputs[key] = json.loads(text)
+        except ValueError:
+            inputs[key] = text
+    return inputs
+
+
+def _check_kind(model: str, kind: Kind) -> None:
+    # Fails before any request: unknown names raise UnknownModelError (exit 2) with the list.
+    spec = resolve(model)
+    if spec.kind is not None and spec.kind != kind:
+        other = "image" if kind == "text" else "text"
+        raise UsageError(f"{spec.name} is an {other} model: use 'replicatehome {other}'")
+
+
+def _client(args: argparse.Namespace) -> Client:
+    if args.timeout is None:
+        return Client(base_url=args.base_url)
+    return Client(base_url=args.base_url, wait_timeout=args.timeout)
+
+
+def run_text(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
+    """Generate text; stream it to stdout unless --no-stream or --json."""
+    prompt = _prompt(args.prompt, stdin)
+    _check_kind(args.model, "text")
+    input = {"prompt": prompt, **_inputs(args.input)}
+    with _client(args) as client:
+        prediction = client.predictions.create(args.model, input=input)
+        if args.json or args.no_stream:
+            with Progress("Generating", enabled=not args.quiet) as progress:
+                prediction.wait(on_update=progress.update)
+        else:
+            for chunk in prediction.stream():
+                stdout.write(chunk)
+                stdout.flush()
+        result = prediction.result
+    if args.json:
+        stdout.write(result.prediction.model_dump_json(indent=2) + "\n")
+    elif args.no_stream:
+        stdout.write(str(result) + "\n")
+    else:
+        stdout.write("\n")
+    return 0
+
+
+def _free_path(folder: Path, stem: str, suffix: str) -> Path:
+    candidate = folder / f"{stem}{suffix}"
+    for n in range(1, 10_000):
+        if not candidate.exists():
+            return candidate
+        candidate = folder / f"{stem}-{n}{suffix}"
+    raise UsageError(f"no free file name for {stem}{suffix} in {folder}")
+
+
+def run_image(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
+    """Generate an image, write it, and print the path (or the prediction as JSON)."""
+    prompt = _prompt(args.prompt, stdin)
+    _check_kind(args.model, "image")
+    input = {"prompt": prompt, **_inputs(args.input)}
+    with _client(args) as client:
+        prediction = client.predictions.create(args.model, input=input)
+        with Progress("Generating image", enabled=not args.quiet) as progress:
+            image = prediction.wait(on_update=progress.update)
+        if args.output == "-":
+            stdout.buffer.write(image.read())
+            stdout.flush()
+            return 0
+        suffix = Path(image.url.split("?")[0]).suffix or ".png"
+        target = (
+            Path(args.output)
+            if args.output
+            else _free_path(Path.cwd(), image.prediction.id, suffix)
+        )
+        image.save(target)
+    stdout.write(image.prediction.model_dump_json(indent=2) if args.json else str(target))
+    stdout.write("\n")
+    return 0
+
+
+def run_models(args: argparse.Namespace, stdout: TextIO) -> int:
+    """Print the catalog as a table, or as JSON."""
+    defaults = {DEFAULT_TEXT_MODEL, DEFAULT_IMAGE_MODEL}
+    rows = [
+        {
+            "name": spec.name,
+            "alias": spec.alias,
+            "kind": spec.kind,
+            "version": spec.version,
+            "default": spec.name in defaults,
+        }
+        for spec in MODELS
+    ]
+    if args.json:
+        stdout.write(json.dumps(rows, indent=2) + "\n")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("name", "alias", "kind", "version", "default", box=None, pad_edge=False)
+    for row in rows:
+        version = str(row["version"])
+        table.add_row(
+            str(row["name"]),
+            str(row["alias"]),
+            str(row["kind"]),
+            version[:12] + "…",
+            "yes" if row["default"] else "",
+        )
+    Console(file=stdout, width=120).print(table)
+    return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Run the emulator in the foreground until Ctrl-C."""
+    from ..emulator import EmulatorConfig, Faults, serve
+
+    try:
+        faults = Faults(
+            failure_rate=args.failure_rate,
+            rate_limit_rate=args.rate_limit_rate,
+            retry_after=args.retry_after,
+            server_error_rate=args.server_error_rate,
+            slow_seconds=args.slow,
+            text_plain=args.text_plain,
+            never_finish=args.never_finish,
+            drop_rate=args.drop_rate,
+            max_faults=args.max_faults,
+            seed=args.seed,
+        )
+        config = EmulatorConfig(duration=args.duration, starting=args.starting, faults=faults)
+    except ValueError as error:
+        raise UsageError(str(error)) from error
+    serve(config, host=args.host, port=args.port, log_level=args.log_level)
+    return 0

@@ -1,0 +1,240 @@
+"""The command line, run in-process against the emulator: output, JSON, exit codes, errors."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from replicatehome import __version__
+from replicatehome.cli import main
+from replicatehome.emulator import Emulator, Faults, emulated_text
+
+GEMMA = "google-deepmind/gemma-2b-it"
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    with Emulator(duration=0.2, starting=0.02) as emu:
+        yield emu
+
+
+@pytest.fixture
+def emu(emulator: Emulator) -> Iterator[Emulator]:
+    emulator.faults = Faults()
+    yield emulator
+    emulator.faults = Faults()
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str, stdin: str = "") -> tuple[int, str, str]:
+    """Run the CLI; return its exit status, stdout and stderr."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("sys.stdin", io.StringIO(stdin))
+        try:
+            status = main(list(argv))
+        except SystemExit as exit:  # argparse's own usage errors, --help and --version
+            status = int(exit.code or 0)
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return status, out, err
+
+
+def test_text_streams_to_stdout_and_nothing_else(
+    capsys: pytest.CaptureFixture[str], emu: Emulator
+) -> None:
+    status, out, err = run(capsys, "text", "Write a haiku", "--base-url", emu.url)
+
+    assert status == 0
+    assert out == emulated_text(GEMMA, "Write a haiku") + "\n"
+    assert err == ""
+
+
+def test_text_reads_the_prompt_from_stdin_and_prints_once(
+    capsys: pytest.CaptureFixture[str], emu: Emulator
+) -> None:
+    status, out, _ = run(
+        capsys, "text", "-", "--no-stream", "--base-url", emu.url, stdin="From stdin\n"
+    )
+
+    assert status == 0
+    assert out == emulated_text(GEMMA, "From stdin") + "\n"
+
+
+def test_text_json_is_the_final_prediction_with_parsed_inputs(
+    capsys: pytest.CaptureFixture[str], emu: Emulator
+) -> None:
+    status, out, _ = run(
+        capsys,
+        "text",
+        "hi",
+        "--json",
+        "--base-url",
+        emu.url,
+        "--input",
+        "max_new_tokens=12",
+        "--input",
+        "stop=</s>",
+        "--input",
+        'extra={"a": [1, 2]}',
+    )
+
+    assert status == 0
+    prediction = json.loads(out)
+    assert prediction["status"] == "succeeded"
+    assert "".join(prediction["output"]) == emulated_text(GEMMA, "hi")
+    assert prediction["input"] == {
+        "prompt": "hi",
+        "max_new_tokens": 12,
+        "stop": "</s>",
+        "extra": {"a": [1, 2]},
+    }
+
+
+def test_image_is_written_byte_identical_and_its_path_printed(
+    capsys: pytest.CaptureFixture[str],
+    emu: Emulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    status, out, err = run(capsys, "image", "A dog", "--base-url", emu.url, "--json")
+    prediction = json.loads(out)
+    first = tmp_path / f"{prediction['id']}.png"
+    served = httpx.get(prediction["output"][0]).content
+
+    assert status == 0
+    assert err == ""
+    assert first.read_bytes() == served
+
+    # The same prompt again gets a new id; an existing file is never overwritten.
+    first.write_bytes(b"mine")
+    (tmp_path / "x").mkdir()
+    status, out, _ = run(capsys, "image", "A dog", "--base-url", emu.url, "-o", "x/dog.png")
+    assert status == 0
+    assert out == "x/dog.png\n"
+    assert (tmp_path / "x" / "dog.png").read_bytes() == served
+    assert first.read_bytes() == b"mine"
+
+
+def test_image_to_stdout(capsysbinary: pytest.CaptureFixture[bytes], emu: Emulator) -> None:
+    status = main(["image", "A dog", "--base-url", emu.url, "-o", "-", "--model", "sdxl"])
+
+    out = capsysbinary.readouterr().out
+    assert status == 0
+    assert out.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_models_table_and_json(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "models")
+    assert status == 0
+    for name in ("gemma-2b", "sd-3", "sdxl", "playground-v2.5", "stability-ai/stable-diffusion-3"):
+        assert name in out
+
+    status, out, _ = run(capsys, "models", "--json")
+    rows = json.loads(out)
+    assert [row["alias"] for row in rows] == ["gemma-2b", "sd-3", "sdxl", "playground-v2.5"]
+    assert [row["default"] for row in rows] == [True, True, False, False]
+    assert all(len(row["version"]) == 64 for row in rows)
+
+
+def test_a_failed_prediction_exits_1_with_the_servers_error(
+    capsys: pytest.CaptureFixture[str], emu: Emulator
+) -> None:
+    emu.faults = Faults(failure_rate=1.0)
+
+    status, _, err = run(capsys, "text", "hi", "--no-stream", "--base-url", emu.url)
+
+    assert status == 1
+    assert err.startswith("replicatehome: error: Prediction ")
+    assert "failed: " in err
+    assert len(err.strip().splitlines()) <= 2
+
+
+def test_a_timeout_exits_1(capsys: pytest.CaptureFixture[str], emu: Emulator) -> None:
+    emu.faults = Faults(never_finish=True)
+
+    status, _, err = run(capsys, "text", "hi", "--base-url", emu.url, "--timeout", "0.3")
+
+    assert status == 1
+    assert "timed out" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["text", "hi", "--model", "gpt-5"], "Known models and aliases: "),
+        (["text", "hi", "--model", "sdxl"], "is an image model: use 'replicatehome image'"),
+        (["image", "hi", "--model", "gemma-2b"], "is an text model"),
+        (["text", "hi", "--input", "novalue"], "--input takes KEY=VALUE"),
+        (["text", "-"], "the prompt is empty"),
+        (["text"], "the following arguments are required: PROMPT"),
+        (["text", "hi", "--timeout", "-1"], "must be a positive number"),
+        (["nope"], "invalid choice"),
+        (["serve", "--rate-limit-rate", "0.8", "--drop-rate", "0.8"], "must not exceed 1"),
+    ],
+)
+def test_usage_errors_exit_2_before_any_request(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    status, out, err = (
+        run(capsys, *argv, "--base-url", "http://127.0.0.1:9")
+        if argv[0] in ("text", "image") and len(argv) > 1
+        else run(capsys, *argv)
+    )
+
+    assert status == 2
+    assert message in err
+    assert out == ""
+
+
+def test_an_unreachable_server_exits_3(capsys: pytest.CaptureFixture[str]) -> None:
+    # Port 9 (discard) on loopback: nothing listens there, so the connection is refused at once.
+    status, _, err = run(capsys, "text", "hi", "--base-url", "http://127.0.0.1:9")
+
+    assert status == 3
+    assert "Is the server at the base URL up" in err
+
+
+def test_an_api_error_exits_3(capsys: pytest.CaptureFixture[str], emu: Emulator) -> None:
+    emu.faults = Faults(server_error_rate=1.0, routes=frozenset({"create"}))
+
+    status, _, err = run(capsys, "image", "hi", "--base-url", emu.url)
+
+    assert status == 3
+    assert "HTML error page" in err
+
+
+def test_version_and_help_with_examples_on_every_command(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, out, _ = run(capsys, "--version")
+    assert (status, out) == (0, f"replicatehome {__version__}\n")
+    for command in ([], ["text"], ["image"], ["models"], ["serve"]):
+        status, out, _ = run(capsys, *command, "--help")
+        assert status == 0
+        assert "examples:" in out
+    status, out, _ = run(capsys, "demo", "--help")
+    assert "emulator" in out
+
+
+def test_debug_shows_the_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    from replicatehome import APIConnectionError
+
+    with pytest.raises(APIConnectionError):
+        main(["--debug", "text", "hi", "--base-url", "http://127.0.0.1:9"])
+
+
+def test_demo_runs_the_main_job(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    status, out, _ = run(capsys, "demo", "--output-dir", str(tmp_path))
+
+    (image,) = tmp_path.iterdir()
+    assert status == 0
+    assert image.read_bytes().startswith(b"\x89PNG")
+    assert emulated_text(GEMMA, "Write a haiku about the sea") in out
+    assert str(image) in out.replace("\n", "")
+    assert "first token after" in out
