@@ -22,7 +22,6 @@ from replicatehome.emulator import (
     Faults,
     create_app,
     emulated_text,
-    serve,
 )
 
 GEMMA, SD3, SDXL = MODELS[0], MODELS[1], MODELS[2]
@@ -408,22 +407,10 @@ def test_emulator_takes_a_config_or_options() -> None:
         Emulator(config, duration=1.0)
 
 
-def test_serve_runs_uvicorn_in_the_foreground(monkeypatch: pytest.MonkeyPatch) -> None:
-    import uvicorn
-
-    calls: list[tuple[object, dict[str, object]]] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: calls.append((app, kwargs)))
-    serve(EmulatorConfig(duration=0.5), port=8123)
-    [(app, kwargs)] = calls
-    assert isinstance(app, EmulatorApp)
-    assert app.config.duration == 0.5
-    assert kwargs == {"host": "127.0.0.1", "port": 8123, "log_level": "info", "lifespan": "off"}
-
-
 def test_importing_the_sdk_does_not_import_the_server_stack() -> None:
     code = (
         "import sys, replicatehome, replicatehome.emulator\n"
-        "assert 'starlette' not in sys.modules and 'uvicorn' not in sys.modules\n"
+        "assert 'starlette' not in sys.modules and 'hypercorn' not in sys.modules\n"
         "from replicatehome.emulator import EmulatorApp\n"
         "assert 'starlette' in sys.modules\n"
     )

@@ -5,7 +5,7 @@ stream synthetic tokens, image models return URLs of PNGs the emulator serves it
 (throttling, gateway errors, dropped connections, failed predictions...) are injected on demand
 with `Faults`. Start one with `Emulator`; see ``docs/emulator.md``.
 
-Needs the ``emulator`` extra (Starlette and uvicorn), which is imported only when an emulator or
+Needs the ``emulator`` extra (Starlette and Hypercorn), which is imported only when an emulator or
 an app is made: importing this package stays cheap.
 """
 
