@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import pytest
 import respx
 
@@ -185,3 +186,22 @@ async def test_wait_timeout_argument_overrides_the_clients(
         await call(p.wait(timeout=0.1))
 
     assert caught.value.timeout == 0.1
+
+
+async def test_models_outside_the_catalog_get_a_result_typed_by_their_output(
+    client: AnyClient, mock: respx.MockRouter
+) -> None:
+    mock.post("/api/prediction").mock(
+        side_effect=[
+            httpx.Response(201, json=prediction("succeeded", ["https://x.test/1.webp"])),
+            httpx.Response(201, json=prediction("succeeded", ["Hel", "lo"])),
+        ]
+    )
+
+    image = await handle(client.predictions.create("someone/painter", input={}, version="v1"))
+    text = await handle(client.predictions.create("someone/writer:v2", input={"prompt": "x"}))
+
+    assert isinstance(image.result, ImageResult)
+    assert image.result.url == "https://x.test/1.webp"
+    assert isinstance(text.result, TextResult)
+    assert text.result.text == "Hello"
