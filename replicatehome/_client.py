@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Self, overload
+from typing import Generic, Self, TypeVar, overload
 
 import httpx
 
 from ._config import DEFAULT_WAIT_TIMEOUT, configure
 from ._drivers import AsyncDriver, SyncDriver
+from ._lifecycle import Flow
 from ._logs import setup_from_env
+from ._models import PredictionSnapshot
 from ._prediction import AsyncPrediction, Prediction, PredictionResult
-from .catalog import ImageModelName, TextModelName
+from .catalog import ImageModelName, Kind, TextModelName
 from .prompts import Message
 from .results import ImageResult, TextResult, image_urls, text_of
 
@@ -120,7 +122,41 @@ _OPTIONS_DOC = """
 """
 
 
-class Client:
+D = TypeVar("D", SyncDriver, AsyncDriver)
+
+
+class _ClientBase(Generic[D]):
+    """What both clients share: the base URL, and turning a ``generate_*`` call into a flow."""
+
+    _driver: D
+    _base_url: str
+
+    @property
+    def base_url(self) -> str:
+        """The server this client talks to."""
+        return self._base_url
+
+    def _generation(
+        self,
+        kind: Kind,
+        prompt: str | None,
+        messages: Sequence[Message] | None,
+        model: str,
+        version: str | None,
+        input: Mapping[str, object],
+        *,
+        stream: bool = False,
+    ) -> Flow[PredictionSnapshot]:
+        # Resolving and validating happen here, at call time, before any request.
+        lifecycle = self._driver.lifecycle
+        spec, full_input = lifecycle.plan(kind, model, version, prompt, messages, input)
+        return lifecycle.generate(spec, full_input, lifecycle.deadline(), stream=stream)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self._base_url!r})"
+
+
+class Client(_ClientBase[SyncDriver]):
     """The synchronous client. Safe to share between threads.
 
     >>> with Client() as client:
@@ -140,24 +176,19 @@ class Client:
         headers: Mapping[str, str] | None = None,
         http_client: httpx.Client | None = None,
     ) -> None:
+        self._owns_http = http_client is None
         self._base_url, lifecycle = configure(
+            http_client=http_client,
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
             wait_timeout=wait_timeout,
             poll_interval=poll_interval,
             headers=headers,
-            http_client=http_client,
         )
-        self._owns_http = http_client is None
         self._driver = SyncDriver(http_client or httpx.Client(), lifecycle)
         self.predictions = Predictions(self._driver)
         """Start and look up predictions."""
-
-    @property
-    def base_url(self) -> str:
-        """The server this client talks to."""
-        return self._base_url
 
     def generate_text(
         self,
@@ -177,9 +208,8 @@ class Client:
             version: a version hash, for models outside the catalog.
             **input: more model inputs, such as ``max_new_tokens=128``.
         """
-        lifecycle = self._driver.lifecycle
-        spec, full_input = lifecycle.plan("text", model, version, prompt, messages, input)
-        snapshot = self._driver.run(lifecycle.generate(spec, full_input, lifecycle.deadline()))
+        flow = self._generation("text", prompt, messages, model, version, input)
+        snapshot = self._driver.run(flow)
         return TextResult(text_of(snapshot), snapshot)
 
     def stream_text(
@@ -195,9 +225,7 @@ class Client:
 
         Takes the same arguments as `generate_text`.
         """
-        lifecycle = self._driver.lifecycle
-        spec, full_input = lifecycle.plan("text", model, version, prompt, messages, input)
-        flow = lifecycle.generate(spec, full_input, lifecycle.deadline(), stream=True)
+        flow = self._generation("text", prompt, messages, model, version, input, stream=True)
         return self._driver.iterate(flow)
 
     def generate_image(
@@ -218,9 +246,8 @@ class Client:
             version: a version hash, for models outside the catalog.
             **input: more model inputs, such as ``aspect_ratio="16:9"``.
         """
-        lifecycle = self._driver.lifecycle
-        spec, full_input = lifecycle.plan("image", model, version, prompt, messages, input)
-        snapshot = self._driver.run(lifecycle.generate(spec, full_input, lifecycle.deadline()))
+        flow = self._generation("image", prompt, messages, model, version, input)
+        snapshot = self._driver.run(flow)
         return ImageResult(image_urls(snapshot), snapshot, fetch=self._driver.download)
 
     def close(self) -> None:
@@ -239,11 +266,8 @@ class Client:
     ) -> None:
         self.close()
 
-    def __repr__(self) -> str:
-        return f"Client(base_url={self._base_url!r})"
 
-
-class AsyncClient:
+class AsyncClient(_ClientBase[AsyncDriver]):
     """The asyncio client. Share one per event loop.
 
     >>> async with AsyncClient() as client:
@@ -263,24 +287,19 @@ class AsyncClient:
         headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
+        self._owns_http = http_client is None
         self._base_url, lifecycle = configure(
+            http_client=http_client,
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
             wait_timeout=wait_timeout,
             poll_interval=poll_interval,
             headers=headers,
-            http_client=http_client,
         )
-        self._owns_http = http_client is None
         self._driver = AsyncDriver(http_client or httpx.AsyncClient(), lifecycle)
         self.predictions = AsyncPredictions(self._driver)
         """Start and look up predictions."""
-
-    @property
-    def base_url(self) -> str:
-        """The server this client talks to."""
-        return self._base_url
 
     async def generate_text(
         self,
@@ -300,9 +319,7 @@ class AsyncClient:
             version: a version hash, for models outside the catalog.
             **input: more model inputs, such as ``max_new_tokens=128``.
         """
-        lifecycle = self._driver.lifecycle
-        spec, full_input = lifecycle.plan("text", model, version, prompt, messages, input)
-        flow = lifecycle.generate(spec, full_input, lifecycle.deadline())
+        flow = self._generation("text", prompt, messages, model, version, input)
         snapshot = await self._driver.run(flow)
         return TextResult(text_of(snapshot), snapshot)
 
@@ -319,9 +336,7 @@ class AsyncClient:
 
         Takes the same arguments as `generate_text`.
         """
-        lifecycle = self._driver.lifecycle
-        spec, full_input = lifecycle.plan("text", model, version, prompt, messages, input)
-        flow = lifecycle.generate(spec, full_input, lifecycle.deadline(), stream=True)
+        flow = self._generation("text", prompt, messages, model, version, input, stream=True)
         return self._driver.iterate(flow)
 
     async def generate_image(
@@ -342,9 +357,7 @@ class AsyncClient:
             version: a version hash, for models outside the catalog.
             **input: more model inputs, such as ``aspect_ratio="16:9"``.
         """
-        lifecycle = self._driver.lifecycle
-        spec, full_input = lifecycle.plan("image", model, version, prompt, messages, input)
-        flow = lifecycle.generate(spec, full_input, lifecycle.deadline())
+        flow = self._generation("image", prompt, messages, model, version, input)
         snapshot = await self._driver.run(flow)
         return ImageResult(image_urls(snapshot), snapshot, afetch=self._driver.download)
 
@@ -363,6 +376,3 @@ class AsyncClient:
         traceback: TracebackType | None,
     ) -> None:
         await self.aclose()
-
-    def __repr__(self) -> str:
-        return f"AsyncClient(base_url={self._base_url!r})"
