@@ -21,6 +21,7 @@ from .errors import (
     NotFoundError,
     PermissionDeniedError,
     PredictionCanceledError,
+    PredictionDataRemovedError,
     PredictionError,
     PredictionFailedError,
     PredictionNotFinishedError,
@@ -30,6 +31,7 @@ from .errors import (
     ResponseValidationError,
     UnknownModelError,
     UnprocessableEntityError,
+    UnsupportedFeatureError,
 )
 from .prompts import Message
 from .results import ImageResult, TextResult
@@ -53,6 +55,7 @@ __all__ = [
     "PermissionDeniedError",
     "Prediction",
     "PredictionCanceledError",
+    "PredictionDataRemovedError",
     "PredictionError",
     "PredictionFailedError",
     "PredictionMetrics",
@@ -69,5 +72,6 @@ __all__ = [
     "TextResult",
     "UnknownModelError",
     "UnprocessableEntityError",
+    "UnsupportedFeatureError",
     "__version__",
 ]

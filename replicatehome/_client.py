@@ -18,6 +18,7 @@ from ._lifecycle import Flow
 from ._logs import setup_from_env
 from ._models import PredictionSnapshot
 from ._prediction import AsyncPrediction, Prediction, PredictionResult
+from ._protocols import Backend
 from .catalog import ImageModelName, Kind, TextModelName
 from .prompts import Message
 from .results import ImageResult, TextResult, image_urls, text_of
@@ -111,7 +112,11 @@ _OPTIONS_DOC = """
     All options are keyword-only:
 
     Args:
-        base_url: the server; ``$REPLICATEHOME_BASE_URL`` or ``https://homepage.replicate.com``.
+        api_token: a Replicate API token (``r8_...``); ``$REPLICATE_API_TOKEN`` by default.
+            With a token, the client uses the official API unless `backend` says otherwise.
+        backend: ``"homepage"`` or ``"official"``, to choose the protocol explicitly.
+        base_url: the server; ``$REPLICATEHOME_BASE_URL``, else ``https://homepage.replicate.com``
+            (homepage) or ``https://api.replicate.com`` (official).
         timeout: per-request HTTP timeout, in seconds or as an `httpx.Timeout`
             (default: 30 s, 5 s to connect).
         max_retries: retries of each request on transient failures (default 2).
@@ -136,6 +141,11 @@ class _ClientBase(Generic[D]):
         """The server this client talks to."""
         return self._base_url
 
+    @property
+    def backend(self) -> Backend:
+        """The protocol in use: ``"homepage"`` or ``"official"``."""
+        return self._driver.lifecycle.protocol.name
+
     def _generation(
         self,
         kind: Kind,
@@ -153,7 +163,7 @@ class _ClientBase(Generic[D]):
         return lifecycle.generate(spec, full_input, lifecycle.deadline(), stream=stream)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self._base_url!r})"
+        return f"{type(self).__name__}(backend={self.backend!r}, base_url={self._base_url!r})"
 
 
 class Client(_ClientBase[SyncDriver]):
@@ -168,6 +178,8 @@ class Client(_ClientBase[SyncDriver]):
     def __init__(
         self,
         *,
+        api_token: str | None = None,
+        backend: Backend | None = None,
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int = 2,
@@ -178,6 +190,8 @@ class Client(_ClientBase[SyncDriver]):
     ) -> None:
         self._owns_http = http_client is None
         self._base_url, lifecycle = configure(
+            api_token=api_token,
+            backend=backend,
             http_client=http_client,
             base_url=base_url,
             timeout=timeout,
@@ -279,6 +293,8 @@ class AsyncClient(_ClientBase[AsyncDriver]):
     def __init__(
         self,
         *,
+        api_token: str | None = None,
+        backend: Backend | None = None,
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int = 2,
@@ -289,6 +305,8 @@ class AsyncClient(_ClientBase[AsyncDriver]):
     ) -> None:
         self._owns_http = http_client is None
         self._base_url, lifecycle = configure(
+            api_token=api_token,
+            backend=backend,
             http_client=http_client,
             base_url=base_url,
             timeout=timeout,

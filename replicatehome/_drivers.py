@@ -1,7 +1,7 @@
 """The two thin drivers that run lifecycle flows: one blocking, one asyncio.
 
-They are the only code that performs I/O: they send what a flow asks to send and sleep when it
-asks to sleep. Everything else lives in `_lifecycle.py`.
+They are the only code that performs I/O: they send what a flow asks to send, read the streamed
+response it opened, and sleep when it asks to sleep. Everything else lives in `_lifecycle.py`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import httpx
 
-from ._lifecycle import Finished, Flow, Lifecycle, Send, Sleep, resume
+from ._lifecycle import Close, Emit, Finished, Flow, Lifecycle, Read, Reply, Send, resume
 
 __all__ = ["AsyncDriver", "SyncDriver"]
 
@@ -28,24 +28,36 @@ class SyncDriver:
         self.http = http
         self.lifecycle = lifecycle
 
-    def _send(self, request: httpx.Request) -> httpx.Response | httpx.HTTPError:
-        try:
-            return self.http.send(request, follow_redirects=True)
-        except httpx.HTTPError as exc:
-            return exc
-
     def _steps(self, flow: Flow[T]) -> Iterator[str | Finished[T]]:
-        with closing(flow):
-            outcome: httpx.Response | httpx.HTTPError | None = None
-            while not isinstance(step := resume(flow, outcome), Finished):
-                outcome = None
-                if isinstance(step, Send):
-                    outcome = self._send(step.request)
-                elif isinstance(step, Sleep):
-                    sleep(step.seconds)
-                else:
-                    yield step.text
-            yield step
+        opened: httpx.Response | None = None  # the one streamed response a flow may hold
+        chunks: Iterator[bytes] = iter(())
+        try:
+            with closing(flow):
+                outcome: Reply | httpx.HTTPError = None
+                while not isinstance(step := resume(flow, outcome), Finished):
+                    outcome = None
+                    try:
+                        if isinstance(step, Send):
+                            outcome = self.http.send(
+                                step.request, stream=step.stream, follow_redirects=True
+                            )
+                            if step.stream:
+                                opened, chunks = outcome, outcome.iter_bytes()
+                        elif isinstance(step, Read):
+                            outcome = next(chunks, b"")
+                        elif isinstance(step, Close):
+                            if opened is not None:
+                                opened.close()
+                        elif isinstance(step, Emit):
+                            yield step.text
+                        else:
+                            sleep(step.seconds)
+                    except httpx.HTTPError as exc:
+                        outcome = exc
+                yield step
+        finally:
+            if opened is not None:
+                opened.close()
 
     def run(self, flow: Flow[T]) -> T:
         """Run `flow` to the end and return its value."""
@@ -72,24 +84,36 @@ class AsyncDriver:
         self.http = http
         self.lifecycle = lifecycle
 
-    async def _send(self, request: httpx.Request) -> httpx.Response | httpx.HTTPError:
-        try:
-            return await self.http.send(request, follow_redirects=True)
-        except httpx.HTTPError as exc:
-            return exc
-
     async def _steps(self, flow: Flow[T]) -> AsyncGenerator[str | Finished[T], None]:
-        with closing(flow):
-            outcome: httpx.Response | httpx.HTTPError | None = None
-            while not isinstance(step := resume(flow, outcome), Finished):
-                outcome = None
-                if isinstance(step, Send):
-                    outcome = await self._send(step.request)
-                elif isinstance(step, Sleep):
-                    await async_sleep(step.seconds)
-                else:
-                    yield step.text
-            yield step
+        opened: httpx.Response | None = None  # the one streamed response a flow may hold
+        chunks: AsyncIterator[bytes] | None = None
+        try:
+            with closing(flow):
+                outcome: Reply | httpx.HTTPError = None
+                while not isinstance(step := resume(flow, outcome), Finished):
+                    outcome = None
+                    try:
+                        if isinstance(step, Send):
+                            outcome = await self.http.send(
+                                step.request, stream=step.stream, follow_redirects=True
+                            )
+                            if step.stream:
+                                opened, chunks = outcome, outcome.aiter_bytes()
+                        elif isinstance(step, Read):
+                            outcome = await anext(chunks, b"") if chunks is not None else b""
+                        elif isinstance(step, Close):
+                            if opened is not None:
+                                await opened.aclose()
+                        elif isinstance(step, Emit):
+                            yield step.text
+                        else:
+                            await async_sleep(step.seconds)
+                    except httpx.HTTPError as exc:
+                        outcome = exc
+                yield step
+        finally:
+            if opened is not None:
+                await opened.aclose()
 
     async def run(self, flow: Flow[T]) -> T:
         """Run `flow` to the end and return its value."""

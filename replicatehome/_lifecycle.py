@@ -1,50 +1,85 @@
 """The prediction lifecycle, written once, as sans-I/O generators.
 
-A flow is a generator that yields steps: `Send` a request, `Sleep`, or `Emit` a chunk of text.
-The driver answers each `Send` with the response, or throws the transport error in at the
-`yield`. Flows build requests, decode answers, and decide (through tenacity) when to retry and
-when to poll; `Client` and `AsyncClient` only send and sleep. See `_drivers.py`.
+A flow is a generator that yields steps: `Send` a request, `Read` the next chunk of a streamed
+response, `Close` it, `Sleep`, or `Emit` a chunk of text. The driver answers each `Send` with
+the response and each `Read` with bytes (``b""`` at the end), or throws the transport error in
+at the `yield`. Flows build requests, decode answers, and decide (through tenacity) when to
+retry and when to poll; `Client` and `AsyncClient` only send, read and sleep (`_drivers.py`).
 
-    create ─▶ poll, poll, … (back-off up to the poll interval) ─▶ terminal ─▶ snapshot or error
+    create (holding with Prefer: wait where the backend can)
+      └─▶ follow the event stream, if there is one, else poll with back-off
+            └─▶ terminal ─▶ snapshot, or the error that says how it ended
 """
 
 from __future__ import annotations
 
+import base64
+import math
 import time
+import urllib.parse
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeAlias, TypeVar, cast
 
 import httpx
 import tenacity
-from pydantic import JsonValue
 
 from ._logs import logger, redact
 from ._models import PredictionSnapshot, PredictionStatus
 from ._protocols import WireProtocol
+from ._protocols.official import MAX_HOLD
+from ._protocols.sse import SSEDecoder
 from ._responses import error_for_status
 from ._retry import Deadline, RetryPolicy
-from .catalog import Kind, ModelSpec, resolve
+from .catalog import Kind, ModelSpec
 from .errors import (
     APIConnectionError,
     APIError,
     APITimeoutError,
     PredictionCanceledError,
+    PredictionDataRemovedError,
     PredictionFailedError,
     PredictionTimeoutError,
 )
 from .prompts import Message, build_prompt
+from .results import text_of
 
-__all__ = ["Emit", "Finished", "Flow", "Lifecycle", "Send", "Sleep", "Step", "Tracked", "resume"]
+__all__ = [
+    "Close",
+    "Emit",
+    "Finished",
+    "Flow",
+    "Lifecycle",
+    "Read",
+    "Send",
+    "Sleep",
+    "Step",
+    "Tracked",
+    "resume",
+]
 
 T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
 class Send:
-    """Send this request and resume the flow with the response."""
+    """Send this request and resume the flow with the response.
+
+    With `stream`, the body is left unread: the flow reads it with `Read` and ends with `Close`.
+    """
 
     request: httpx.Request
+    stream: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """Resume the flow with the next chunk of the open streamed response (``b""`` at its end)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """Close the open streamed response, then resume the flow."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,11 +103,14 @@ class Finished(Generic[T]):
     value: T
 
 
-Step: TypeAlias = Send | Sleep | Emit
-Flow: TypeAlias = Generator[Step, httpx.Response | None, T]
+Step: TypeAlias = Send | Read | Close | Sleep | Emit
+Reply: TypeAlias = httpx.Response | bytes | None
+Flow: TypeAlias = Generator[Step, Reply, T]
+
+_READ, _CLOSE = Read(), Close()
 
 
-def resume(flow: Flow[T], outcome: httpx.Response | httpx.HTTPError | None) -> Step | Finished[T]:
+def resume(flow: Flow[T], outcome: Reply | httpx.HTTPError) -> Step | Finished[T]:
     """Advance `flow` with the outcome of its last step; report its next step or its value."""
     try:
         if isinstance(outcome, httpx.HTTPError):
@@ -84,7 +122,7 @@ def resume(flow: Flow[T], outcome: httpx.Response | httpx.HTTPError | None) -> S
 
 @dataclass(slots=True)
 class Tracked:
-    """The latest snapshot of one prediction, updated in place while a flow polls it."""
+    """The latest snapshot of one prediction, updated in place while a flow follows it."""
 
     snapshot: PredictionSnapshot
 
@@ -93,36 +131,41 @@ class _TextProgress:
     """How much of a growing text output the caller has already been given."""
 
     def __init__(self) -> None:
-        self._tokens = 0
-        self._text = ""
+        self.sent = 0
 
-    def new_text(self, output: JsonValue) -> str:
-        if isinstance(output, list):
-            chunk = "".join(str(token) for token in output[self._tokens :])
-            self._tokens = len(output)
-            return chunk
-        if isinstance(output, str) and output.startswith(self._text):
-            chunk, self._text = output[len(self._text) :], output
-            return chunk
-        return ""
+    def new_text(self, prediction: PredictionSnapshot) -> str:
+        if prediction.output is None:
+            return ""
+        chunk = text_of(prediction)[self.sent :]
+        self.sent += len(chunk)
+        return chunk
 
 
-def _clamp(timeout: httpx.Timeout, limit: float) -> httpx.Timeout:
+def _clamp(timeout: httpx.Timeout, limit: float, read_at_least: float) -> httpx.Timeout:
     # No single request may outlive the caller's deadline.
     def cap(value: float | None) -> float:
         return limit if value is None else min(value, limit)
 
     return httpx.Timeout(
         connect=cap(timeout.connect),
-        read=cap(timeout.read),
+        read=cap(max(timeout.read or 0.0, read_at_least) or None),
         write=cap(timeout.write),
         pool=cap(timeout.pool),
     )
 
 
+def _data_uri(url: str) -> bytes:
+    header, _, payload = url.partition(",")
+    if header.endswith(";base64"):
+        return base64.b64decode(payload)
+    return urllib.parse.unquote_to_bytes(payload)
+
+
 def outcome(snapshot: PredictionSnapshot, deadline: Deadline) -> PredictionSnapshot:
-    """`snapshot` if it succeeded; otherwise the error that says how it ended."""
+    """`snapshot` if it succeeded with its output; otherwise the error that says how it ended."""
     if snapshot.status == PredictionStatus.SUCCEEDED:
+        if snapshot.data_removed and snapshot.output is None:
+            raise PredictionDataRemovedError(snapshot)
         return snapshot
     if snapshot.status == PredictionStatus.FAILED:
         raise PredictionFailedError(snapshot)
@@ -154,9 +197,7 @@ class Lifecycle:
 
     def resolve(self, model: str, version: str | None) -> ModelSpec:
         """The `ModelSpec` for a name or alias, as far as this backend can run it."""
-        return resolve(
-            model, version=version, allow_unversioned=self.protocol.accepts_unversioned_models
-        )
+        return self.protocol.model_spec(model, version)
 
     def plan(
         self,
@@ -176,12 +217,20 @@ class Lifecycle:
             )
         return spec, {"prompt": build_prompt(kind, prompt, messages), **input}
 
-    def send(self, request: httpx.Request, deadline: Deadline) -> Flow[httpx.Response]:
+    def send(
+        self,
+        request: httpx.Request,
+        deadline: Deadline,
+        *,
+        stream: bool = False,
+        read_at_least: float = 0.0,
+    ) -> Flow[httpx.Response]:
         """Send once and return a 2xx response; raise the typed error for anything else."""
-        request.extensions["timeout"] = _clamp(self.timeout, deadline.remaining()).as_dict()
+        timeout = _clamp(self.timeout, deadline.remaining(), read_at_least)
+        request.extensions["timeout"] = timeout.as_dict()
         logger.debug("%s %s headers=%s", request.method, request.url, redact(request.headers))
         try:
-            response = yield Send(request)
+            response = yield Send(request, stream)
         except httpx.TimeoutException as exc:
             raise APITimeoutError(
                 f"{request.method} {request.url} timed out: {type(exc).__name__}", request=request
@@ -191,15 +240,23 @@ class Lifecycle:
                 f"{request.method} {request.url} failed: {exc or type(exc).__name__}",
                 request=request,
             ) from exc
-        if response is None:
+        if not isinstance(response, httpx.Response):
             raise RuntimeError("the driver resumed a Send step without a response")
         logger.debug("%s %s -> %d", request.method, request.url, response.status_code)
         if response.is_error:
+            if stream:  # its body is unread; the status says enough
+                yield _CLOSE
+                response = httpx.Response(response.status_code, request=request)
             raise error_for_status(response)
         return response
 
     def request(
-        self, request: httpx.Request, deadline: Deadline, *, idempotent: bool
+        self,
+        request: httpx.Request,
+        deadline: Deadline,
+        *,
+        idempotent: bool,
+        read_at_least: float = 0.0,
     ) -> Flow[httpx.Response]:
         """`send`, retried as the policy says for this kind of request."""
         retrying = self.policy.requests(deadline, idempotent=idempotent)
@@ -209,7 +266,8 @@ class Lifecycle:
             action = retrying.iter(state)
             if isinstance(action, tenacity.DoAttempt):
                 try:
-                    state.set_result((yield from self.send(request, deadline)))
+                    response = yield from self.send(request, deadline, read_at_least=read_at_least)
+                    state.set_result(response)
                 except APIError as exc:
                     state.set_exception((type(exc), exc, exc.__traceback__))
             elif isinstance(action, tenacity.DoSleep):
@@ -219,11 +277,23 @@ class Lifecycle:
                 return cast(httpx.Response, action)
 
     def create(
-        self, spec: ModelSpec, input: Mapping[str, object], deadline: Deadline
+        self,
+        spec: ModelSpec,
+        input: Mapping[str, object],
+        deadline: Deadline,
+        *,
+        hold: bool = False,
     ) -> Flow[PredictionSnapshot]:
-        """Start a prediction."""
-        request = self.protocol.create_request(spec, input)
-        response = yield from self.request(request, deadline, idempotent=False)
+        """Start a prediction. With `hold`, ask the server to answer only once it has finished.
+
+        The hold ends a second before the deadline, and the read timeout covers it.
+        """
+        seconds = min(MAX_HOLD, math.floor(deadline.remaining() - 1))
+        held = hold and self.protocol.can_hold and seconds >= 1
+        request = self.protocol.create_request(spec, input, hold=seconds if held else None)
+        response = yield from self.request(
+            request, deadline, idempotent=False, read_at_least=seconds + 5 if held else 0.0
+        )
         snapshot = self.protocol.read_created(response, spec)
         logger.info("Created prediction %s (%s)", snapshot.id, spec.name)
         return snapshot
@@ -234,11 +304,53 @@ class Lifecycle:
         response = yield from self.request(request, deadline, idempotent=True)
         return self.protocol.read_prediction(response)
 
+    def cancel(self, prediction_id: str, deadline: Deadline) -> Flow[PredictionSnapshot]:
+        """Ask the server to cancel a prediction; return its state after that."""
+        request = self.protocol.cancel_request(prediction_id)
+        response = yield from self.request(request, deadline, idempotent=True)
+        return self.protocol.read_prediction(response)
+
     def download(self, url: str, deadline: Deadline) -> Flow[bytes]:
-        """Fetch an output file."""
+        """Fetch an output file; a ``data:`` URI is decoded without a request."""
+        if url.startswith("data:"):
+            return _data_uri(url)
         request = self.protocol.download_request(url)
         response = yield from self.request(request, deadline, idempotent=True)
         return response.content
+
+    def _follow_stream(
+        self, tracked: Tracked, deadline: Deadline, progress: _TextProgress | None
+    ) -> Flow[None]:
+        """Read the prediction's event stream until it says the prediction is done.
+
+        Any failure of the stream just ends it early: the caller then polls instead.
+        """
+        request = self.protocol.stream_request(tracked.snapshot)
+        if request is None:
+            return
+        try:
+            yield from self.send(request, deadline, stream=True)
+        except APIError as exc:
+            logger.info("No event stream for %s (%s); polling", tracked.snapshot.id, exc)
+            return
+        decoder = SSEDecoder()
+        try:
+            while True:
+                chunk = yield _READ
+                if not isinstance(chunk, bytes):
+                    raise RuntimeError("the driver resumed a Read step without bytes")
+                for event in decoder.feed(chunk) if chunk else decoder.end():
+                    if event.event in ("done", "error"):
+                        yield _CLOSE
+                        return
+                    if event.event == "output" and progress is not None and event.data:
+                        progress.sent += len(event.data)
+                        yield Emit(event.data)
+                if not chunk:
+                    break
+        except httpx.HTTPError as exc:
+            logger.info("Event stream of %s broke (%r); polling", tracked.snapshot.id, exc)
+        yield _CLOSE
 
     def wait(
         self,
@@ -248,22 +360,28 @@ class Lifecycle:
         stream: bool = False,
         on_update: Callable[[PredictionSnapshot], None] | None = None,
     ) -> Flow[PredictionSnapshot]:
-        """Poll until the prediction ends or the deadline passes; with `stream`, emit new text.
+        """Follow the prediction until it ends or the deadline passes; with `stream`, emit text.
 
-        `on_update` sees every snapshot a poll returns, for progress displays.
-
-        Returns the succeeded snapshot; raises `PredictionFailedError`, `PredictionCanceledError`
-        or `PredictionTimeoutError` otherwise.
+        Where the backend offers an event stream, completion is seen as it happens; otherwise,
+        or if the stream breaks, the prediction is polled with back-off. `on_update` sees every
+        snapshot a poll returns, for progress displays. Returns the succeeded snapshot; raises
+        `PredictionFailedError`, `PredictionCanceledError` or `PredictionTimeoutError` otherwise.
         """
         progress = _TextProgress() if stream else None
+        if not tracked.snapshot.status.is_terminal and self.protocol.stream_request(
+            tracked.snapshot
+        ):
+            yield from self._follow_stream(tracked, deadline, progress)
+            if not deadline.expired:
+                yield from self._poll(tracked, deadline, on_update)
+        if progress is not None and (chunk := progress.new_text(tracked.snapshot)):
+            yield Emit(chunk)
         retrying = self.policy.polling(deadline)
         retrying.begin()
         state = tenacity.RetryCallState(retrying, None, (), {})
         # What we already know counts as the first poll: a finished prediction needs none.
         state.set_result(tracked.snapshot)
         while True:
-            if progress is not None and (chunk := progress.new_text(tracked.snapshot.output)):
-                yield Emit(chunk)
             action = retrying.iter(state)
             if isinstance(action, tenacity.DoSleep):
                 state.prepare_for_next_attempt()
@@ -271,15 +389,25 @@ class Lifecycle:
                 continue
             if not isinstance(action, tenacity.DoAttempt):
                 return outcome(tracked.snapshot, deadline)
-            try:
-                tracked.snapshot = yield from self.get(tracked.snapshot.id, deadline)
-            except APIError as exc:
-                if deadline.expired:
-                    raise PredictionTimeoutError(tracked.snapshot, deadline.seconds) from exc
-                raise
-            if on_update is not None:
-                on_update(tracked.snapshot)
+            yield from self._poll(tracked, deadline, on_update)
+            if progress is not None and (chunk := progress.new_text(tracked.snapshot)):
+                yield Emit(chunk)
             state.set_result(tracked.snapshot)
+
+    def _poll(
+        self,
+        tracked: Tracked,
+        deadline: Deadline,
+        on_update: Callable[[PredictionSnapshot], None] | None,
+    ) -> Flow[None]:
+        try:
+            tracked.snapshot = yield from self.get(tracked.snapshot.id, deadline)
+        except APIError as exc:
+            if deadline.expired:
+                raise PredictionTimeoutError(tracked.snapshot, deadline.seconds) from exc
+            raise
+        if on_update is not None:
+            on_update(tracked.snapshot)
 
     def generate(
         self,
@@ -289,6 +417,10 @@ class Lifecycle:
         *,
         stream: bool = False,
     ) -> Flow[PredictionSnapshot]:
-        """Create a prediction and wait for it, all within one deadline."""
-        tracked = Tracked((yield from self.create(spec, input, deadline)))
+        """Create a prediction and wait for it, all within one deadline.
+
+        Without `stream`, the create holds (``Prefer: wait``) where the backend can, so a short
+        prediction finishes in a single request.
+        """
+        tracked = Tracked((yield from self.create(spec, input, deadline, hold=not stream)))
         return (yield from self.wait(tracked, deadline, stream=stream))

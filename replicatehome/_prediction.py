@@ -113,6 +113,11 @@ class _PredictionHandle(Generic[R_co]):
         return self.snapshot.completed_at
 
     @property
+    def data_removed(self) -> bool | None:
+        """Whether the server has removed the input, output and logs (official API, ~1 h on)."""
+        return self.snapshot.data_removed
+
+    @property
     def result(self) -> R_co:
         """The typed result of a finished prediction.
 
@@ -120,6 +125,7 @@ class _PredictionHandle(Generic[R_co]):
             PredictionNotFinishedError: the prediction is still running; call ``.wait()``.
             PredictionFailedError: it failed; the message holds the server's error.
             PredictionCanceledError: it was canceled.
+            PredictionDataRemovedError: it succeeded, but the server has removed its output.
         """
         if self._result is None:
             snapshot = self.snapshot
@@ -147,6 +153,16 @@ class Prediction(_PredictionHandle[R_co]):
     def refresh(self) -> Self:
         """Read the prediction's current state from the server."""
         flow = self._lifecycle.get(self.id, self._lifecycle.deadline())
+        self._tracked.snapshot = self._driver.run(flow)
+        return self
+
+    def cancel(self) -> Self:
+        """Ask the server to stop the prediction; returns with the state it answered.
+
+        Raises:
+            UnsupportedFeatureError: the homepage backend cannot cancel; no request is made.
+        """
+        flow = self._lifecycle.cancel(self.id, self._lifecycle.deadline())
         self._tracked.snapshot = self._driver.run(flow)
         return self
 
@@ -191,6 +207,16 @@ class AsyncPrediction(_PredictionHandle[R_co]):
     async def refresh(self) -> Self:
         """Read the prediction's current state from the server."""
         flow = self._lifecycle.get(self.id, self._lifecycle.deadline())
+        self._tracked.snapshot = await self._driver.run(flow)
+        return self
+
+    async def cancel(self) -> Self:
+        """Ask the server to stop the prediction; returns with the state it answered.
+
+        Raises:
+            UnsupportedFeatureError: the homepage backend cannot cancel; no request is made.
+        """
+        flow = self._lifecycle.cancel(self.id, self._lifecycle.deadline())
         self._tracked.snapshot = await self._driver.run(flow)
         return self
 

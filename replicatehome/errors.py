@@ -27,6 +27,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "PredictionCanceledError",
+    "PredictionDataRemovedError",
     "PredictionError",
     "PredictionFailedError",
     "PredictionNotFinishedError",
@@ -36,6 +37,7 @@ __all__ = [
     "ResponseValidationError",
     "UnknownModelError",
     "UnprocessableEntityError",
+    "UnsupportedFeatureError",
 ]
 
 
@@ -53,6 +55,10 @@ class UnknownModelError(ReplicateHomeError, ValueError):
             f"Unknown model {name!r}. Known models and aliases: {', '.join(known)}. "
             "To run another Replicate model, pass its full 'owner/name' and version=."
         )
+
+
+class UnsupportedFeatureError(ReplicateHomeError):
+    """The backend in use cannot do this (cancel on the homepage backend). No request was made."""
 
 
 class APIError(ReplicateHomeError):
@@ -165,6 +171,21 @@ class PredictionTimeoutError(PredictionError):
             prediction,
         )
         self.timeout = timeout
+
+
+class PredictionDataRemovedError(PredictionError):
+    """The prediction succeeded, but the server has since removed its output.
+
+    The official API deletes the input, output and logs of API predictions about an hour after
+    they finish (``data_removed`` is then true). Keep results you need when they arrive.
+    """
+
+    def __init__(self, prediction: PredictionSnapshot) -> None:
+        super().__init__(
+            f"Prediction {prediction.id} succeeded, but its output has been removed by the "
+            "server (data_removed). Outputs of API predictions are kept for about an hour.",
+            prediction,
+        )
 
 
 class PredictionNotFinishedError(PredictionError):

@@ -14,8 +14,12 @@ from .helpers import BASE_URL, AnyClient, Mode, close, make_client
 
 @pytest.fixture(autouse=True)
 def no_real_service(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Point every client that names no server at a closed loopback port, never the internet."""
+    """Point every client that names no server at a closed loopback port, never the internet.
+
+    A developer's own REPLICATE_API_TOKEN must not switch the tests to the official backend.
+    """
     monkeypatch.setenv("REPLICATEHOME_BASE_URL", "http://127.0.0.1:9")
+    monkeypatch.delenv("REPLICATE_API_TOKEN", raising=False)
 
 
 @pytest.fixture(params=["sync", "async"])

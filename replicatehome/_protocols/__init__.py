@@ -7,35 +7,60 @@ module here, not touching the clients.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol
+from typing import Literal, Protocol
 
 import httpx
 
 from .._models import PredictionSnapshot
 from ..catalog import ModelSpec
 
-__all__ = ["WireProtocol"]
+__all__ = ["Backend", "WireProtocol"]
+
+Backend = Literal["homepage", "official"]
+"""The two protocols: the anonymous homepage API, and Replicate's official ``/v1`` API."""
 
 
 class WireProtocol(Protocol):
     """What the lifecycle needs from a backend. No method performs I/O."""
 
     @property
-    def name(self) -> str:
-        """A short name for the backend, such as ``"homepage"``."""
+    def name(self) -> Backend:
+        """Which backend this is."""
         ...
 
     @property
-    def accepts_unversioned_models(self) -> bool:
-        """Whether a model outside the catalog may be run without a version."""
+    def can_hold(self) -> bool:
+        """Whether a create can wait for the prediction to finish (``Prefer: wait``)."""
         ...
 
-    def create_request(self, spec: ModelSpec, input: Mapping[str, object]) -> httpx.Request:
-        """The request that starts a prediction."""
+    def model_spec(self, name: str, version: str | None) -> ModelSpec:
+        """The model to run for a name or alias, as far as this backend can run it.
+
+        Raises:
+            UnknownModelError: this backend cannot run that model as given.
+        """
+        ...
+
+    def create_request(
+        self, spec: ModelSpec, input: Mapping[str, object], *, hold: int | None = None
+    ) -> httpx.Request:
+        """The request that starts a prediction; with `hold`, one that waits that many seconds."""
         ...
 
     def get_request(self, prediction_id: str) -> httpx.Request:
         """The request that reads a prediction's current state."""
+        ...
+
+    def cancel_request(self, prediction_id: str) -> httpx.Request:
+        """The request that cancels a prediction.
+
+        Raises:
+            UnsupportedFeatureError: the backend cannot cancel.
+        """
+        ...
+
+    def stream_request(self, prediction: PredictionSnapshot) -> httpx.Request | None:
+        """The request that opens the prediction's event stream, or ``None`` if it has none."""
         ...
 
     def download_request(self, url: str) -> httpx.Request:
@@ -47,5 +72,5 @@ class WireProtocol(Protocol):
         ...
 
     def read_prediction(self, response: httpx.Response) -> PredictionSnapshot:
-        """Decode the answer to `get_request`."""
+        """Decode the answer to `get_request` or `cancel_request`."""
         ...

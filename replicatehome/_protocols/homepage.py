@@ -9,9 +9,11 @@ from pydantic import JsonValue
 
 from .._models import PredictionSnapshot
 from .._responses import decode_model
-from ..catalog import ModelSpec
+from ..catalog import ModelSpec, resolve
+from ..errors import UnsupportedFeatureError
+from . import Backend
 
-__all__ = ["HomepageProtocol"]
+__all__ = ["DEFAULT_BASE_URL", "HomepageProtocol"]
 
 DEFAULT_BASE_URL = "https://homepage.replicate.com"
 
@@ -22,15 +24,21 @@ BROWSER_HEADERS = {"Origin": "https://replicate.com", "Referer": "https://replic
 class HomepageProtocol:
     """Builds homepage requests against `base_url` with `headers` and reads its answers."""
 
-    name = "homepage"
-    accepts_unversioned_models = False
+    name: Backend = "homepage"
+    can_hold = False
 
     def __init__(self, base_url: str, headers: httpx.Headers) -> None:
         self._base_url = base_url.rstrip("/")
         self._headers = httpx.Headers(BROWSER_HEADERS)
         self._headers.update(headers)
 
-    def create_request(self, spec: ModelSpec, input: Mapping[str, object]) -> httpx.Request:
+    def model_spec(self, name: str, version: str | None) -> ModelSpec:
+        # The endpoint needs a version for every model: the catalog pins them.
+        return resolve(name, version=version)
+
+    def create_request(
+        self, spec: ModelSpec, input: Mapping[str, object], *, hold: int | None = None
+    ) -> httpx.Request:
         body = {"model": spec.name, "version": spec.version, "input": dict(input)}
         return httpx.Request(
             "POST", f"{self._base_url}/api/prediction", headers=self._headers, json=body
@@ -43,6 +51,15 @@ class HomepageProtocol:
             params={"id": prediction_id},
             headers=self._headers,
         )
+
+    def cancel_request(self, prediction_id: str) -> httpx.Request:
+        raise UnsupportedFeatureError(
+            "The homepage backend cannot cancel predictions. Cancel needs the official API: "
+            "Client(api_token=...) or REPLICATE_API_TOKEN."
+        )
+
+    def stream_request(self, prediction: PredictionSnapshot) -> httpx.Request | None:
+        return None  # text is streamed by polling
 
     def download_request(self, url: str) -> httpx.Request:
         # Output URLs may be relative to the server that made them.

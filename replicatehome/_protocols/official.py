@@ -1,0 +1,81 @@
+"""Replicate's official API: ``/v1`` routes, bearer token, ``Prefer: wait``, SSE, cancel."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+import httpx
+from pydantic import JsonValue
+
+from .._models import PredictionSnapshot
+from .._responses import decode_model
+from ..catalog import ModelSpec, resolve
+from . import Backend
+
+__all__ = ["DEFAULT_OFFICIAL_BASE_URL", "MAX_HOLD", "OfficialProtocol"]
+
+DEFAULT_OFFICIAL_BASE_URL = "https://api.replicate.com"
+MAX_HOLD = 60
+"""The longest ``Prefer: wait`` the API accepts, in seconds."""
+
+
+class OfficialProtocol:
+    """Builds ``/v1`` requests against `base_url`, authenticated with `token`."""
+
+    name: Backend = "official"
+    can_hold = True
+
+    def __init__(self, base_url: str, headers: httpx.Headers, token: str) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._headers = httpx.Headers(headers)
+        self._headers.setdefault("Authorization", f"Bearer {token}")
+
+    def model_spec(self, name: str, version: str | None) -> ModelSpec:
+        # Any owner/name runs here. Without an explicit version, the model's own route runs its
+        # latest version rather than the catalog's pinned one.
+        spec = resolve(name, version=version, allow_unversioned=True)
+        explicit = version is not None or ":" in name
+        return spec if explicit else replace(spec, version=None)
+
+    def create_request(
+        self, spec: ModelSpec, input: Mapping[str, object], *, hold: int | None = None
+    ) -> httpx.Request:
+        headers = httpx.Headers(self._headers)
+        if hold is not None:
+            headers["Prefer"] = f"wait={hold}"
+        if spec.version is None:
+            url = f"{self._base_url}/v1/models/{spec.owner}/{spec.short_name}/predictions"
+            body: dict[str, object] = {"input": dict(input)}
+        else:
+            url = f"{self._base_url}/v1/predictions"
+            body = {"version": spec.version, "input": dict(input)}
+        return httpx.Request("POST", url, headers=headers, json=body)
+
+    def get_request(self, prediction_id: str) -> httpx.Request:
+        url = f"{self._base_url}/v1/predictions/{prediction_id}"
+        return httpx.Request("GET", url, headers=self._headers)
+
+    def cancel_request(self, prediction_id: str) -> httpx.Request:
+        url = f"{self._base_url}/v1/predictions/{prediction_id}/cancel"
+        return httpx.Request("POST", url, headers=self._headers)
+
+    def stream_request(self, prediction: PredictionSnapshot) -> httpx.Request | None:
+        url = prediction.urls.stream if prediction.urls is not None else None
+        if not url:
+            return None
+        headers = httpx.Headers(self._headers)
+        headers.update({"Accept": "text/event-stream", "Cache-Control": "no-store"})
+        return httpx.Request("GET", url, headers=headers)
+
+    def download_request(self, url: str) -> httpx.Request:
+        # Output files live on other hosts: never send them the token.
+        absolute = httpx.URL(f"{self._base_url}/").join(url)
+        return httpx.Request("GET", absolute, headers={"User-Agent": self._headers["User-Agent"]})
+
+    def read_created(self, response: httpx.Response, spec: ModelSpec) -> PredictionSnapshot:
+        defaults: dict[str, JsonValue] = {"model": spec.name, "version": spec.version}
+        return decode_model(response, PredictionSnapshot, defaults)
+
+    def read_prediction(self, response: httpx.Response) -> PredictionSnapshot:
+        return decode_model(response, PredictionSnapshot, {})
