@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TextIO
 
-from .. import Client
+from .. import Client, Prediction, PredictionResult, ReplicateHomeError
 from ..catalog import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL, MODELS, Kind, resolve
 from ._progress import Progress
 
@@ -48,8 +51,23 @@ def _check_kind(model: str, kind: Kind) -> None:
 
 def _client(args: argparse.Namespace) -> Client:
     if args.timeout is None:
-        return Client(base_url=args.base_url)
-    return Client(base_url=args.base_url, wait_timeout=args.timeout)
+        return Client(backend=args.backend, base_url=args.base_url)
+    return Client(backend=args.backend, base_url=args.base_url, wait_timeout=args.timeout)
+
+
+@contextmanager
+def _cancel_on_interrupt(
+    client: Client, prediction: Prediction[PredictionResult]
+) -> Iterator[None]:
+    """On Ctrl-C, cancel the remote prediction where the backend can, then stop."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        if client.backend == "official":
+            sys.stderr.write(f"\nCanceling prediction {prediction.id}...")
+            with suppress(ReplicateHomeError):
+                prediction.cancel()
+        raise
 
 
 def run_text(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
@@ -59,13 +77,14 @@ def run_text(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
     input = {"prompt": prompt, **_inputs(args.input)}
     with _client(args) as client:
         prediction = client.predictions.create(args.model, input=input)
-        if args.json or args.no_stream:
-            with Progress("Generating", enabled=not args.quiet) as progress:
-                prediction.wait(on_update=progress.update)
-        else:
-            for chunk in prediction.stream():
-                stdout.write(chunk)
-                stdout.flush()
+        with _cancel_on_interrupt(client, prediction):
+            if args.json or args.no_stream:
+                with Progress("Generating", enabled=not args.quiet) as progress:
+                    prediction.wait(on_update=progress.update)
+            else:
+                for chunk in prediction.stream():
+                    stdout.write(chunk)
+                    stdout.flush()
         result = prediction.result
     if args.json:
         stdout.write(result.prediction.model_dump_json(indent=2) + "\n")
@@ -92,7 +111,10 @@ def run_image(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
     input = {"prompt": prompt, **_inputs(args.input)}
     with _client(args) as client:
         prediction = client.predictions.create(args.model, input=input)
-        with Progress("Generating image", enabled=not args.quiet) as progress:
+        with (
+            _cancel_on_interrupt(client, prediction),
+            Progress("Generating image", enabled=not args.quiet) as progress,
+        ):
             image = prediction.wait(on_update=progress.update)
         if args.output == "-":
             stdout.buffer.write(image.read())

@@ -29,7 +29,8 @@ examples:
   replicatehome serve --port 8000 --failure-rate 0.1
 
 environment:
-  REPLICATEHOME_BASE_URL   the server to talk to (default https://homepage.replicate.com)
+  REPLICATE_API_TOKEN      a Replicate API token: selects the official API (never pass it as a flag)
+  REPLICATEHOME_BASE_URL   the server to talk to (default: the backend's own)
   REPLICATEHOME_LOG        debug or info: log requests to stderr
 
 exit status: 0 ok, 1 prediction failed, canceled or timed out, 2 usage error,
@@ -73,6 +74,11 @@ def _generation_options(command: argparse.ArgumentParser, default_model: str) ->
         help="a model input; VALUE is parsed as JSON when it parses (repeatable)",
     )
     command.add_argument("--json", action="store_true", help="print the final prediction as JSON")
+    command.add_argument(
+        "--backend",
+        choices=["homepage", "official"],
+        help="the protocol (default: official when $REPLICATE_API_TOKEN is set, else homepage)",
+    )
     command.add_argument("--base-url", help="the server (default $REPLICATEHOME_BASE_URL)")
     command.add_argument(
         "--timeout", type=_positive, help="seconds to wait for the prediction (default 300)"
