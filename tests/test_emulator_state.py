@@ -14,12 +14,16 @@ from replicatehome.catalog import MODELS
 from replicatehome.emulator import ConfigOptions, EmulatorConfig, Faults, emulated_text
 from replicatehome.emulator._faults import FAILURE_MESSAGES, FaultInjector
 from replicatehome.emulator._images import png_bytes
+from replicatehome.emulator._sse import format_event
 from replicatehome.emulator._state import (
     Plan,
     PredictionStore,
     Record,
+    Snapshot,
     advance,
     emulated_tokens,
+    finish_time,
+    next_change,
     render,
 )
 
@@ -163,6 +167,104 @@ def test_image_prediction_has_no_output_until_it_succeeds(
     assert advance(record, clock.now + 1.1).output == ("out-0.png", "out-1.png", "out-2.png")
 
 
+def test_cancel_stops_a_prediction_where_it_is(store: PredictionStore, clock: FakeClock) -> None:
+    record = text_record(store)
+    clock.now += 0.7
+    before = advance(record, clock.now)
+    canceled = store.cancel(record.id)
+    assert canceled is not None
+    assert canceled.canceled == clock.now
+    assert store.get(record.id) == canceled
+    assert advance(record, clock.now).status == "processing"  # records never change
+    for later in (0.0, 0.5, 1e6):
+        snap = advance(canceled, clock.now + later)
+        assert snap.status == "canceled"
+        assert snap.output == before.output  # the partial output is kept
+        assert snap.error is None
+        assert snap.started == record.created + 0.2
+        assert snap.completed == clock.now
+    assert advance(canceled, clock.now - 0.6) == advance(record, clock.now - 0.6)
+    clock.now += 1
+    assert store.cancel(record.id) == canceled  # canceling twice changes nothing
+    assert store.cancel("nope") is None
+
+
+def test_cancel_while_starting_and_after_the_end(store: PredictionStore, clock: FakeClock) -> None:
+    early = store.cancel(text_record(store).id)
+    assert early is not None
+    assert advance(early, clock.now + 5) == Snapshot("canceled", None, None, None, clock.now)
+    done = text_record(store)
+    clock.now += 2
+    assert store.cancel(done.id) == done  # finished already: unchanged
+    assert advance(done, clock.now).status == "succeeded"
+
+
+def test_finish_time(store: PredictionStore, clock: FakeClock) -> None:
+    assert finish_time(text_record(store)) == clock.now + 1.2
+    assert finish_time(text_record(store, error="boom")) == clock.now + 0.7
+    stuck = text_record(store, never_finish=True)
+    assert finish_time(stuck) is None
+    clock.now += 3
+    canceled = store.cancel(stuck.id)
+    assert canceled is not None
+    assert finish_time(canceled) == clock.now
+
+
+def test_next_change_walks_through_every_state(store: PredictionStore, clock: FakeClock) -> None:
+    record = text_record(store)
+    now, seen, steps = clock.now, [], 0
+    while (due := next_change(record, now)) is not None and steps < 200:
+        assert due >= now - 1e-9
+        # just past the due time, the snapshot has changed
+        now = max(due, now) + 1e-9
+        seen.append(advance(record, now))
+        steps += 1
+    # processing with no output yet, then one token at a time, the last one with success
+    assert [snap.status for snap in seen].count("processing") == len(record.plan.tokens)
+    assert seen[-1].status == "succeeded"
+    assert [len(snap.output or ()) for snap in seen] == list(range(len(record.plan.tokens) + 1))
+
+
+def test_next_change_of_failures_and_stuck_predictions(
+    store: PredictionStore, clock: FakeClock
+) -> None:
+    failing = text_record(store, error="boom")
+    assert next_change(failing, clock.now + 0.69) == pytest.approx(clock.now + 0.7)
+    assert next_change(failing, clock.now + 0.7) is None
+    stuck = text_record(store, never_finish=True)
+    assert next_change(stuck, clock.now + 0.5) is not None
+    assert next_change(stuck, clock.now + 5) is None  # all the output it will ever have
+
+
+def test_render_of_a_canceled_prediction(store: PredictionStore, clock: FakeClock) -> None:
+    record = text_record(store)
+    clock.now += 0.7
+    canceled = store.cancel(record.id)
+    assert canceled is not None
+    body = render(store, canceled, urls={}, file_url=lambda i, n: n)
+    assert body["status"] == "canceled"
+    assert body["completed_at"] == "2026-01-01T00:00:00.700000Z"
+    assert body["metrics"] == {"predict_time": 0.5, "total_time": 0.7}
+    assert body["output"]
+
+
+# --- server-sent events -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ("hi ", "data: hi \n"),
+        ("a\nb", "data: a\ndata: b\n"),
+        ("line\n", "data: line\ndata: \n"),
+        ("x\r\ny\rz", "data: x\ndata: y\ndata: z\n"),
+        ("", "data: \n"),
+    ],
+)
+def test_format_event(data: str, expected: str) -> None:
+    assert format_event("output", 7, data) == f"event: output\nid: 7\n{expected}\n".encode()
+
+
 # --- the store and the prediction object ------------------------------------------------------
 
 
@@ -238,7 +340,7 @@ def test_render_of_a_failure_puts_the_error_in_the_logs(
         {"retry_after": -1.0},
         {"slow_seconds": -1.0},
         {"max_faults": -1},
-        {"routes": frozenset({"poll", "stream"})},
+        {"routes": frozenset({"poll", "upload"})},
     ],
 )
 def test_faults_reject_nonsense(options: dict[str, object]) -> None:
@@ -292,7 +394,14 @@ def test_never_finish_wins_over_failure() -> None:
 
 @pytest.mark.parametrize(
     "options",
-    [{"duration": -1.0}, {"starting": -1.0}, {"image_count": 0}, {"image_size": 0}, {"models": ()}],
+    [
+        {"duration": -1.0},
+        {"starting": -1.0},
+        {"image_count": 0},
+        {"image_size": 0},
+        {"models": ()},
+        {"api_tokens": frozenset({""})},
+    ],
 )
 def test_config_rejects_nonsense(options: dict[str, object]) -> None:
     with pytest.raises(ValueError):  # noqa: PT011 - each case has its own message

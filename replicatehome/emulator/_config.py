@@ -1,4 +1,4 @@
-"""The emulator's configuration: timings, outputs, models and initial faults."""
+"""The emulator's configuration: timings, outputs, models, API tokens and initial faults."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ class EmulatorConfig:
         faults: The faults in force when the emulator starts. They can be changed later.
         models: The models the emulator knows, by full ``owner/name``: the catalog's by default.
             A model whose ``kind`` is not ``"image"`` produces text.
+        api_tokens: The tokens the official ``/v1`` API accepts, or ``None`` to accept any
+            non-empty token. The homepage protocol never asks for one.
     """
 
     duration: float = 1.0
@@ -31,6 +33,7 @@ class EmulatorConfig:
     image_size: int = 256
     faults: Faults = field(default_factory=Faults)
     models: tuple[ModelSpec, ...] = MODELS
+    api_tokens: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         if self.duration < 0 or self.starting < 0:
@@ -41,6 +44,8 @@ class EmulatorConfig:
             raise ValueError(f"image_size must be between 1 and 4096, got {self.image_size}")
         if not self.models:
             raise ValueError("models must not be empty")
+        if self.api_tokens is not None and not all(self.api_tokens):
+            raise ValueError("api_tokens must not contain an empty token")
 
 
 class ConfigOptions(TypedDict, total=False):
@@ -52,3 +57,4 @@ class ConfigOptions(TypedDict, total=False):
     image_size: int
     faults: Faults
     models: tuple[ModelSpec, ...]
+    api_tokens: frozenset[str] | None

@@ -9,14 +9,21 @@ from __future__ import annotations
 import random
 import threading
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 __all__ = ["ROUTES", "FaultInjector", "Faults", "PredictionFate", "RequestFault", "RouteName"]
 
-RouteName = Literal["create", "poll", "file"]
-"""The emulator's routes, as named in `Faults.routes` and in the request counters."""
+RouteName = Literal["create", "poll", "cancel", "stream", "model", "file"]
+"""The emulator's routes, as named in `Faults.routes` and in the request counters.
 
-ROUTES: Final[frozenset[str]] = frozenset({"create", "poll", "file"})
+One name covers a route of both protocols where they have one: ``"create"`` is
+``POST /api/prediction``, ``POST /v1/predictions`` and ``POST /v1/models/.../predictions``;
+``"poll"`` is ``GET /api/poll`` and ``GET /v1/predictions/{id}``; ``"file"`` serves both
+protocols' images. ``"cancel"``, ``"stream"`` and ``"model"`` (the model and version routes) are
+``/v1`` only.
+"""
+
+ROUTES: Final[frozenset[str]] = frozenset(get_args(RouteName))
 """Every valid `RouteName`."""
 
 # Real failure texts seen from Replicate models, so error handling is tested on realistic strings.
@@ -39,15 +46,18 @@ class Faults:
 
     Attributes:
         failure_rate: Fraction of new predictions that end ``failed`` with a realistic error.
-        rate_limit_rate: Fraction of requests answered 429 with ``Retry-After``.
+        rate_limit_rate: Fraction of requests answered 429 with ``Retry-After`` (on ``/v1``, with
+            a problem+json body).
         retry_after: Seconds sent in ``Retry-After`` (whole numbers are sent as integers).
         server_error_rate: Fraction of requests answered 502, 503 or 504 with an HTML page.
         slow_seconds: Latency added to every request, without blocking the server.
         text_plain: Send JSON bodies with ``Content-Type: text/plain``.
         never_finish: New predictions stay ``processing`` forever, one token short of done.
-        drop_rate: Fraction of requests whose connection closes mid-response.
+        drop_rate: Fraction of requests whose connection closes mid-response (mid-stream, for
+            the ``/v1`` event stream).
         max_faults: Request-level faults to inject before behaving again (``None``: no limit).
-        routes: Routes that request-level faults apply to: ``"create"``, ``"poll"``, ``"file"``.
+        routes: Routes that request-level faults apply to (see `RouteName`): ``"create"``,
+            ``"poll"``, ``"cancel"``, ``"stream"``, ``"model"``, ``"file"``.
         seed: Seed of every random choice, so runs are reproducible.
     """
 

@@ -151,6 +151,7 @@ class Emulator:
             finally:
                 loop.close()
 
+        self.app.draining = False  # a restart serves long requests again
         thread = threading.Thread(target=run, name="replicatehome-emulator", daemon=True)
         thread.start()
         self._loop, self._stopping, self._thread = loop, stopping, thread
@@ -161,6 +162,8 @@ class Emulator:
         """Stop serving and wait for the server thread. Does nothing if not running."""
         if self._thread is None or self._loop is None or self._stopping is None:
             return
+        # Event streams and `Prefer: wait` holds end at once, rather than at the graceful timeout.
+        self.app.draining = True
         self._loop.call_soon_threadsafe(self._stopping.set)
         self._thread.join(_STOP_TIMEOUT)
         self._loop = self._stopping = self._thread = self._url = None

@@ -6,6 +6,9 @@ A prediction's state is a pure function of the time elapsed since it was created
     processing for `Plan.duration` seconds, text output growing token by token;
     succeeded with the whole output, or failed halfway through processing when the plan says so.
 
+A cancel is the only event that changes a prediction after it is created: it records the clock
+reading, and from then on the prediction is ``canceled`` with the output it had at that moment.
+
 Time comes from an injectable clock, so tests step through the states without sleeping. The
 prediction object (PROTOCOL.md §3) is rendered here too, shared by every protocol's routes: each
 protocol passes its own `urls` and image URL builder.
@@ -15,11 +18,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
 import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final, Literal
 
@@ -29,6 +33,7 @@ if TYPE_CHECKING:
     from pydantic import JsonValue
 
 __all__ = [
+    "RUNNING",
     "Clock",
     "Plan",
     "PredictionStore",
@@ -38,15 +43,20 @@ __all__ = [
     "advance",
     "emulated_text",
     "emulated_tokens",
+    "finish_time",
     "image_name",
+    "next_change",
     "render",
 ]
 
 Clock = Callable[[], float]
 """A monotonic clock in seconds, like `time.monotonic`."""
 
-Status = Literal["starting", "processing", "succeeded", "failed"]
+Status = Literal["starting", "processing", "succeeded", "failed", "canceled"]
 """The statuses the emulator produces."""
+
+RUNNING: Final[frozenset[Status]] = frozenset({"starting", "processing"})
+"""The statuses that are not terminal."""
 
 MAX_PROMPT_WORDS: Final = 24
 """Longer prompts are cut short in the output, to keep the token count moderate."""
@@ -98,7 +108,10 @@ class Plan:
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """One prediction as created: who asked for what, when, and its plan."""
+    """One prediction: who asked for what, when, its plan, and when it was canceled, if it was.
+
+    `canceled` is a clock reading, or ``None``. A record never changes: canceling stores a new one.
+    """
 
     id: str
     model: ModelSpec
@@ -107,6 +120,7 @@ class Record:
     prompt: str
     created: float
     plan: Plan
+    canceled: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +139,16 @@ class Snapshot:
 
 def advance(record: Record, now: float) -> Snapshot:
     """Compute `record`'s state at clock reading `now`."""
+    if record.canceled is not None and now >= record.canceled:
+        at_cancel = _planned(record, record.canceled)
+        if at_cancel.status in RUNNING:
+            return Snapshot("canceled", at_cancel.output, None, at_cancel.started, record.canceled)
+        return at_cancel  # it had finished already: the cancel changed nothing
+    return _planned(record, now)
+
+
+def _planned(record: Record, now: float) -> Snapshot:
+    """`record`'s state at `now` as its plan has it, cancel aside."""
     plan = record.plan
     started = record.created + plan.starting
     if now < started:
@@ -139,6 +163,39 @@ def advance(record: Record, now: float) -> Snapshot:
         done = tuple(image_name(i) for i in range(plan.images)) if plan.images else plan.tokens
         return Snapshot("succeeded", done, None, started, end)
     return Snapshot("processing", _tokens(plan, now - started), None, started, None)
+
+
+def finish_time(record: Record) -> float | None:
+    """The clock reading at which `record` ends (succeeds, fails or was canceled), or ``None``.
+
+    ``None`` means never, for a `Plan.never_finish` prediction that nobody cancels.
+    """
+    return advance(record, math.inf).completed
+
+
+def next_change(record: Record, now: float) -> float | None:
+    """The next clock reading after `now` at which `record`'s state may change, or ``None``.
+
+    ``None`` when nothing more will happen: the prediction has ended, or it never finishes and
+    has all the output it will ever have. A cancel can still come at any time. The reading can
+    fall a hair short of the change when floating point rounds against it: check again then.
+    """
+    snap = advance(record, now)
+    if snap.status not in RUNNING:
+        return None
+    plan = record.plan
+    started = record.created + plan.starting
+    if now < started:
+        return started
+    candidates: list[float] = []
+    if plan.error is not None:
+        candidates.append(started + plan.duration / 2)
+    elif not plan.never_finish:
+        candidates.append(started + plan.duration)
+    shown, total = len(snap.output or ()), len(plan.tokens)
+    if shown + 1 < total:  # the last token comes only with success, at the end
+        candidates.append(started + (shown + 1) * plan.duration / total)
+    return min(candidates) if candidates else None
 
 
 def _tokens(plan: Plan, elapsed: float) -> tuple[str, ...] | None:
@@ -189,6 +246,21 @@ class PredictionStore:
         """Return the prediction with this id, or ``None``."""
         with self._lock:
             return self._records.get(prediction_id)
+
+    def cancel(self, prediction_id: str) -> Record | None:
+        """Cancel a prediction now and return it, or ``None`` for an unknown id.
+
+        A prediction that has ended already, or was canceled before, is returned unchanged.
+        """
+        with self._lock:
+            record = self._records.get(prediction_id)
+            if record is None:
+                return None
+            now = self.clock()
+            if advance(record, now).status in RUNNING:
+                record = replace(record, canceled=now)
+                self._records[prediction_id] = record
+            return record
 
     def timestamp(self, reading: float) -> str:
         """Format a clock reading as Replicate does: ``2026-01-01T00:00:00.000000Z``."""

@@ -1,0 +1,129 @@
+"""The emulator's live state, shared by both protocols' routes: models, predictions, dice, counters.
+
+Routes only parse requests and shape answers; what a prediction is and does is decided here and
+in ``_state.py``, so the homepage protocol and the official ``/v1`` API behave the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+from ..catalog import ModelSpec
+from ._config import EmulatorConfig
+from ._faults import FaultInjector
+from ._state import Clock, Plan, PredictionStore, Record, emulated_tokens
+from ._stats import EmulatorStats
+
+if TYPE_CHECKING:
+    from pydantic import JsonValue
+
+__all__ = ["TICK", "Backend", "InputError", "ParsedInput"]
+
+TICK: Final = 0.05
+"""Longest sleep of a held request or an event stream, in seconds: how soon they notice a cancel
+or a server that is stopping."""
+
+MAX_IMAGES: Final = 10
+
+
+class InputError(ValueError):
+    """A prediction input the model cannot run: which field, and what is wrong with it."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        """Describe the problem, e.g. ``InputError("prompt", "is required")``."""
+        super().__init__(f"{field} {problem}")
+        self.field = field
+        self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedInput:
+    """What the emulator needs from a valid input: the prompt, and how many images to make."""
+
+    prompt: str
+    images: int
+
+
+class Backend:
+    """Everything the routes share. Thread-safe: the parts it holds are."""
+
+    def __init__(
+        self, config: EmulatorConfig, *, clock: Clock = time.monotonic, wall_epoch: float | None
+    ) -> None:
+        """Create the state for `config`; `clock` and `wall_epoch` go to the `PredictionStore`."""
+        self.config = config
+        self.stats = EmulatorStats()
+        self.store = PredictionStore(clock=clock, wall_epoch=wall_epoch)
+        self.injector = FaultInjector(config.faults)
+        self.models: dict[str, ModelSpec] = {spec.name: spec for spec in config.models}
+        self._by_version = {self.version_of(spec): spec for spec in config.models}
+        self._draining = threading.Event()
+
+    @property
+    def draining(self) -> bool:
+        """Whether the server is stopping: held requests and event streams then end at once."""
+        return self._draining.is_set()
+
+    @draining.setter
+    def draining(self, value: bool) -> None:
+        if value:
+            self._draining.set()
+        else:
+            self._draining.clear()
+
+    @staticmethod
+    def version_of(spec: ModelSpec) -> str:
+        """The model's version id; one is made up from the name for a model configured without."""
+        return spec.version or hashlib.sha256(f"version:{spec.name}".encode()).hexdigest()
+
+    def model_for_version(self, version_id: str) -> ModelSpec | None:
+        """The model that has this version id, or ``None``."""
+        return self._by_version.get(version_id)
+
+    @staticmethod
+    def streams(spec: ModelSpec) -> bool:
+        """Whether the model's predictions can be streamed: text models can, image models not."""
+        return spec.kind != "image"
+
+    def parse_input(self, spec: ModelSpec, inputs: Mapping[str, JsonValue]) -> ParsedInput:
+        """Check a prediction's input for `spec`.
+
+        Raises:
+            InputError: ``prompt`` is missing or not a string, or ``num_outputs`` (images only)
+                is not an integer from 1 to 10.
+        """
+        prompt = inputs.get("prompt")
+        if not isinstance(prompt, str):
+            raise InputError("prompt", "is required and must be a string")
+        images = 0
+        if spec.kind == "image":
+            images_input = inputs.get("num_outputs", self.config.image_count)
+            if (
+                isinstance(images_input, bool)
+                or not isinstance(images_input, int)
+                or not 0 < images_input <= MAX_IMAGES
+            ):
+                raise InputError("num_outputs", f"must be an integer from 1 to {MAX_IMAGES}")
+            images = images_input
+        return ParsedInput(prompt, images)
+
+    def create(
+        self, spec: ModelSpec, version: str, inputs: Mapping[str, JsonValue], parsed: ParsedInput
+    ) -> Record:
+        """Create a prediction that starts now, with the fate the faults give it, and count it."""
+        fate = self.injector.for_prediction()
+        plan = Plan(
+            starting=self.config.starting,
+            duration=self.config.duration,
+            tokens=() if parsed.images else emulated_tokens(spec.name, parsed.prompt),
+            images=parsed.images,
+            error=fate.error,
+            never_finish=fate.never_finish,
+        )
+        self.stats.count_prediction()
+        return self.store.create(spec, version, inputs, parsed.prompt, plan)

@@ -1,0 +1,139 @@
+"""Answers both protocols share: error bodies in each protocol's style, and injected faults.
+
+The homepage protocol answers errors with ``{"detail": ...}``; the official ``/v1`` API with
+RFC 7807 problem details (``application/problem+json``). Gateway errors are HTML pages on both,
+since they come from a proxy in front of either.
+"""
+
+from __future__ import annotations
+
+import http
+import math
+from collections.abc import Mapping
+from typing import Final, Literal
+
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from ._faults import Faults, RequestFault
+
+__all__ = [
+    "JSON_MEDIA_TYPES",
+    "DroppedResponse",
+    "Protocol",
+    "fault_response",
+    "json_error",
+    "problem",
+]
+
+Protocol = Literal["homepage", "official"]
+"""Which protocol a route belongs to, which decides the style of its error bodies."""
+
+PROBLEM_MEDIA_TYPE: Final = "application/problem+json"
+
+JSON_MEDIA_TYPES: Final = frozenset({"application/json", PROBLEM_MEDIA_TYPE})
+"""The media types of JSON bodies, the ones `Faults.text_plain` relabels."""
+
+
+def json_error(status_code: int, detail: str) -> JSONResponse:
+    """A homepage-protocol error: ``{"detail": ...}``."""
+    return JSONResponse({"detail": detail}, status_code=status_code)
+
+
+def problem(
+    status_code: int,
+    title: str,
+    detail: str,
+    *,
+    instance: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, object] | None = None,
+) -> JSONResponse:
+    """An official-API error: an RFC 7807 problem details object.
+
+    Args:
+        status_code: The HTTP status, repeated in the body's ``status``.
+        title: A short summary of the kind of problem, the same for every occurrence.
+        detail: What went wrong this time.
+        instance: The request path it happened on.
+        headers: Extra response headers, like ``Retry-After``.
+        extra: Extension members of the body, like ``invalid_fields``.
+    """
+    # "about:blank" is RFC 7807's type for problems with no page of their own.
+    body: dict[str, object] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status_code,
+        "detail": detail,
+    }
+    if instance is not None:
+        body["instance"] = instance
+    body.update(extra or {})
+    return JSONResponse(
+        body, status_code=status_code, headers=headers, media_type=PROBLEM_MEDIA_TYPE
+    )
+
+
+def fault_response(
+    fault: RequestFault,
+    faults: Faults,
+    *,
+    protocol: Protocol,
+    instance: str,
+    streaming: bool = False,
+) -> Response:
+    """The answer that injects `fault`, in `protocol`'s style.
+
+    Args:
+        fault: The fault the dice picked.
+        faults: The faults in force, for ``retry_after``.
+        protocol: Whose error style a 429 follows.
+        instance: The request path, for a problem's ``instance``.
+        streaming: The route is an event stream, so a drop cuts a stream of events.
+    """
+    if fault.kind == "rate_limit":
+        seconds = faults.retry_after
+        header = str(int(seconds)) if seconds == int(seconds) else str(seconds)
+        detail = f"Request was throttled. Your rate limit resets in ~{math.ceil(seconds)}s."
+        headers = {"Retry-After": header}
+        if protocol == "official":
+            return problem(429, "Request was throttled", detail, instance=instance, headers=headers)
+        return JSONResponse({"detail": detail}, status_code=429, headers=headers)
+    if fault.kind == "server_error":
+        title = f"{fault.status} {http.HTTPStatus(fault.status).phrase}"
+        page = (
+            f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
+            f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+            "</body>\r\n</html>\r\n"
+        )
+        return HTMLResponse(page, status_code=fault.status)
+    if streaming:
+        return DroppedResponse(
+            "text/event-stream", b"event: logs\nid: 1\ndata: Starting prediction\n\nevent: out"
+        )
+    return DroppedResponse("application/json", b'{"id": "', length=4096)
+
+
+class DroppedResponse(Response):
+    """Starts an answer, then hangs up mid-body, like a connection reset by a proxy.
+
+    It sends `partial` and returns without ending the body: the server then closes the
+    connection, and the client sees an incomplete message (``httpx.RemoteProtocolError``). With
+    a `length`, the body promises that many bytes; without, it is chunked, like an event stream.
+    """
+
+    def __init__(self, media_type: str, partial: bytes, *, length: int | None = None) -> None:
+        """Prepare the answer; nothing is sent until it is called."""
+        headers = {"content-type": media_type}
+        if length is not None:
+            headers["content-length"] = str(length)
+        self.status_code = 200
+        self.media_type = media_type
+        self.background = None
+        self.init_headers(headers)
+        self._partial = partial
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Send the headers and the partial body, then stop."""
+        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": self._partial, "more_body": True})

@@ -1,0 +1,68 @@
+"""Routes as the protocol modules declare them, and the guard every route runs behind.
+
+The guard counts each request under its route name, then applies the request-level faults in
+force for that name (latency, 429, 5xx, dropped connection, ``text/plain`` bodies) before or
+instead of the endpoint. Endpoints never see a faulted request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import anyio
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ._backend import Backend
+from ._faults import RouteName
+from ._responses import JSON_MEDIA_TYPES, Protocol, fault_response
+
+__all__ = ["Endpoint", "RouteSpec", "guarded_route"]
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+"""A Starlette endpoint."""
+
+
+@dataclass(frozen=True, slots=True)
+class RouteSpec:
+    """One route: its path, its name for faults and counters, its endpoint, method and protocol."""
+
+    path: str
+    name: RouteName
+    endpoint: Endpoint
+    method: str
+    protocol: Protocol
+
+
+def guarded_route(backend: Backend, spec: RouteSpec) -> Route:
+    """Make a Starlette route of `spec`, behind the counters and faults of its route name."""
+    name = spec.name
+
+    async def guarded(request: Request) -> Response:
+        backend.stats.count_request(name)
+        faults, fault = backend.injector.for_request(name)
+        active = name in faults.routes
+        if active and faults.slow_seconds:
+            await anyio.sleep(faults.slow_seconds)
+        if fault is None:
+            try:
+                response = await spec.endpoint(request)
+            except ClientDisconnect:
+                # The client gave up (its timeout beat `slow_seconds`): nobody to answer.
+                return Response(status_code=499)
+        else:
+            backend.stats.count_fault(fault.kind)
+            response = fault_response(
+                fault,
+                faults,
+                protocol=spec.protocol,
+                instance=request.url.path,
+                streaming=name == "stream",
+            )
+        if active and faults.text_plain and response.media_type in JSON_MEDIA_TYPES:
+            response.headers["content-type"] = "text/plain; charset=utf-8"
+        return response
+
+    return Route(spec.path, guarded, methods=[spec.method], name=f"{spec.protocol}.{name}")
