@@ -1,6 +1,7 @@
 """Developer sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s typecheck``.
 
-Each session installs the locked dev dependencies with uv, so it runs what CI runs.
+Each session installs the locked dev dependencies with uv, so it runs what CI runs. One more,
+``nox -s compat``, is not run by default: it adds gpt4free to test `replicatehome.compat.g4f`.
 """
 
 from __future__ import annotations
@@ -41,3 +42,24 @@ def typecheck(session: nox.Session) -> None:
     """Type-check the package and tests with mypy --strict."""
     _sync(session)
     session.run("mypy")
+
+
+@nox.session
+def compat(session: nox.Session) -> None:
+    """Test the gpt4free provider with the latest g4f installed (never a dependency of the SDK)."""
+    _sync(session)
+    session.install("g4f")
+    # Fail here, rather than let the g4f tests skip, if what they import is missing.
+    session.run(
+        "python",
+        "-c",
+        "import g4f, g4f.client, g4f.cookies, g4f.providers.base_provider, "
+        "g4f.providers.response; print('g4f', g4f.__version__)",
+    )
+    session.run(
+        "pytest",
+        "tests/test_compat_g4f.py",
+        "tests/test_compat_g4f_installed.py",
+        "--no-cov",
+        *session.posargs,
+    )
