@@ -154,6 +154,14 @@ def _clamp(timeout: httpx.Timeout, limit: float, read_at_least: float) -> httpx.
     )
 
 
+def _with_chunk(snapshot: PredictionSnapshot, chunk: str) -> PredictionSnapshot:
+    # The stream is the server describing the prediction too: keep status and output current.
+    output = snapshot.output if isinstance(snapshot.output, list) else []
+    return snapshot.model_copy(
+        update={"status": PredictionStatus.PROCESSING, "output": [*output, chunk]}
+    )
+
+
 def _data_uri(url: str) -> bytes:
     header, _, payload = url.partition(",")
     if header.endswith(";base64"):
@@ -323,7 +331,8 @@ class Lifecycle:
     ) -> Flow[None]:
         """Read the prediction's event stream until it says the prediction is done.
 
-        Any failure of the stream just ends it early: the caller then polls instead.
+        Output events update `tracked` as they come. Any failure of the stream just ends it
+        early: the caller then polls instead.
         """
         request = self.protocol.stream_request(tracked.snapshot)
         if request is None:
@@ -343,9 +352,11 @@ class Lifecycle:
                     if event.event in ("done", "error"):
                         yield _CLOSE
                         return
-                    if event.event == "output" and progress is not None and event.data:
-                        progress.sent += len(event.data)
-                        yield Emit(event.data)
+                    if event.event == "output" and event.data:
+                        tracked.snapshot = _with_chunk(tracked.snapshot, event.data)
+                        if progress is not None:
+                            progress.sent += len(event.data)
+                            yield Emit(event.data)
                 if not chunk:
                     break
         except httpx.HTTPError as exc:

@@ -1,4 +1,4 @@
-"""Both clients against the emulator over real loopback sockets, including every fault."""
+"""Both clients and both protocols against the emulator over loopback, including every fault."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Literal
 
 import httpx
 import pytest
@@ -15,6 +16,7 @@ from replicatehome import (
     APITimeoutError,
     Client,
     InternalServerError,
+    PredictionCanceledError,
     PredictionFailedError,
     PredictionSnapshot,
     PredictionTimeoutError,
@@ -26,6 +28,10 @@ from replicatehome.emulator import Emulator, Faults, emulated_text
 from .helpers import AnyClient, Mode, call, chunks, close, handle, make_client
 
 GEMMA = "google-deepmind/gemma-2b-it"
+TOKEN = "r8_emulator_test_token"
+Backend = Literal["homepage", "official"]
+# Where a client waiting on a text prediction reads from: polls, or on /v1 the event stream too.
+WAIT_ROUTES = frozenset({"poll", "stream"})
 
 
 @pytest.fixture(scope="module")
@@ -44,10 +50,24 @@ def emu(emulator: Emulator) -> Iterator[Emulator]:
     emulator.faults = Faults()
 
 
+@pytest.fixture(params=["homepage", "official"])
+def backend(request: pytest.FixtureRequest) -> Backend:
+    """Which protocol the test speaks."""
+    value: Backend = request.param
+    return value
+
+
+def connect(mode: Mode, backend: Backend, emu: Emulator, **options: object) -> AnyClient:
+    """A client of `mode` speaking `backend` to the emulator."""
+    if backend == "official":
+        options["api_token"] = TOKEN
+    return make_client(mode, base_url=emu.url, **options)
+
+
 @pytest.fixture
-async def live(mode: Mode, emu: Emulator) -> AsyncIterator[AnyClient]:
-    """A client of the current mode talking to the emulator."""
-    client = make_client(mode, base_url=emu.url, poll_interval=0.05)
+async def live(mode: Mode, backend: Backend, emu: Emulator) -> AsyncIterator[AnyClient]:
+    """A client of the current mode and backend talking to the emulator."""
+    client = connect(mode, backend, emu)
     yield client
     await close(client)
 
@@ -59,14 +79,20 @@ async def test_text_round_trip(live: AnyClient, emu: Emulator) -> None:
     assert result.prediction.status == "succeeded"
     assert result.prediction.input == {"prompt": "Write a haiku", "max_new_tokens": 20}
     assert emu.stats.requests["create"] == 1
-    assert emu.stats.requests.get("poll", 0) >= 2
+    if live.backend == "official":  # sync mode: the create itself waited for the end
+        assert emu.stats.requests.get("poll", 0) == 0
+    else:
+        assert emu.stats.requests["poll"] >= 2
 
 
-async def test_streaming_shows_text_long_before_the_end(live: AnyClient) -> None:
+async def test_streaming_shows_text_long_before_the_end(live: AnyClient, emu: Emulator) -> None:
     parts = [chunk async for chunk in chunks(live.stream_text("Tell a story"))]
 
     assert "".join(parts) == emulated_text(GEMMA, "Tell a story")
     assert len(parts) >= 3
+    if live.backend == "official":  # server-sent events, and one read of the final state
+        assert emu.stats.requests["stream"] == 1
+        assert emu.stats.requests["poll"] == 1
 
 
 async def test_image_bytes_are_exactly_what_the_server_serves(
@@ -89,7 +115,7 @@ async def test_image_bytes_are_exactly_what_the_server_serves(
     assert target.read_bytes() == served
 
 
-async def test_prediction_handles_report_progress(live: AnyClient) -> None:
+async def test_prediction_handles_wait_and_report_progress(live: AnyClient) -> None:
     p = await handle(live.predictions.create("gemma-2b", input={"prompt": "Hi"}))
     seen: list[PredictionSnapshot] = []
 
@@ -98,9 +124,31 @@ async def test_prediction_handles_report_progress(live: AnyClient) -> None:
     assert isinstance(result, TextResult)
     assert result.text == emulated_text(GEMMA, "Hi")
     assert seen[-1].status == "succeeded"
-    assert {snapshot.status for snapshot in seen} >= {"processing", "succeeded"}
     again = await handle(live.predictions.get(p.id))
     assert again.result == result
+
+
+async def test_prediction_stream(live: AnyClient) -> None:
+    p = await handle(live.predictions.create("gemma-2b", input={"prompt": "Hi there"}))
+
+    parts = [chunk async for chunk in chunks(p.stream())]
+
+    assert "".join(parts) == emulated_text(GEMMA, "Hi there")
+    assert p.status == "succeeded"
+
+
+async def test_cancel_on_the_official_api(mode: Mode, emu: Emulator) -> None:
+    client = connect(mode, "official", emu)
+    emu.faults = Faults(never_finish=True)
+    p = await handle(client.predictions.create("gemma-2b", input={"prompt": "long"}))
+
+    await handle(p.cancel())
+
+    assert p.status == "canceled"
+    with pytest.raises(PredictionCanceledError):
+        await call(p.wait(timeout=5))
+    await close(client)
+    assert emu.stats.requests["cancel"] == 1
 
 
 async def test_failed_predictions_carry_the_servers_error(live: AnyClient, emu: Emulator) -> None:
@@ -111,6 +159,13 @@ async def test_failed_predictions_carry_the_servers_error(live: AnyClient, emu: 
 
     assert caught.value.prediction.error
     assert caught.value.prediction.error in str(caught.value)
+
+
+async def test_failures_seen_while_streaming_raise_too(live: AnyClient, emu: Emulator) -> None:
+    emu.faults = Faults(failure_rate=1.0)
+
+    with pytest.raises(PredictionFailedError):
+        [chunk async for chunk in chunks(live.stream_text("hi"))]
 
 
 async def test_throttling_is_survived_with_retry_after(live: AnyClient, emu: Emulator) -> None:
@@ -134,10 +189,11 @@ async def test_throttling_that_never_stops_raises_rate_limit_error(
     assert emu.stats.requests["create"] == 3  # the first try and max_retries=2
 
 
-async def test_gateway_errors_on_polls_are_survived(live: AnyClient, emu: Emulator) -> None:
-    emu.faults = Faults(server_error_rate=1.0, max_faults=2, routes=frozenset({"poll"}))
+async def test_gateway_errors_while_waiting_are_survived(live: AnyClient, emu: Emulator) -> None:
+    p = await handle(live.predictions.create("gemma-2b", input={"prompt": "hi"}))
+    emu.faults = Faults(server_error_rate=1.0, max_faults=2, routes=WAIT_ROUTES)
 
-    result = await call(live.generate_text("hi"))
+    result = await call(p.wait())
 
     assert result.text == emulated_text(GEMMA, "hi")
     assert emu.stats.faults == 2
@@ -163,21 +219,25 @@ async def test_slow_answers_within_the_timeout_are_waited_for(
     assert result.text == emulated_text(GEMMA, "hi")
 
 
-async def test_a_slow_create_times_out_once_and_is_not_repeated(mode: Mode, emu: Emulator) -> None:
-    client = make_client(mode, base_url=emu.url, timeout=0.2)
+async def test_a_slow_create_times_out_once_and_is_not_repeated(
+    mode: Mode, backend: Backend, emu: Emulator
+) -> None:
+    client = connect(mode, backend, emu, timeout=0.2)
     emu.faults = Faults(slow_seconds=0.5, routes=frozenset({"create"}))
 
     with pytest.raises(APITimeoutError):
-        await call(client.generate_text("hi"))
+        await handle(client.predictions.create("gemma-2b", input={"prompt": "hi"}))
     await close(client)
 
     assert emu.stats.requests["create"] == 1
 
 
-async def test_polls_that_time_out_are_retried_then_reported(mode: Mode, emu: Emulator) -> None:
-    client = make_client(mode, base_url=emu.url, timeout=0.2, max_retries=1)
+async def test_waits_that_time_out_are_retried_then_reported(
+    mode: Mode, backend: Backend, emu: Emulator
+) -> None:
+    client = connect(mode, backend, emu, timeout=0.2, max_retries=1)
     p = await handle(client.predictions.create("gemma-2b", input={"prompt": "x"}))
-    emu.faults = Faults(slow_seconds=0.5, routes=frozenset({"poll"}))
+    emu.faults = Faults(slow_seconds=0.5, routes=WAIT_ROUTES)
 
     with pytest.raises(APITimeoutError, match="timed out"):
         await call(p.wait())
@@ -194,8 +254,10 @@ async def test_json_sent_as_text_plain_is_read(live: AnyClient, emu: Emulator) -
     assert result.text == emulated_text(GEMMA, "hi")
 
 
-async def test_a_prediction_that_never_finishes_times_out(mode: Mode, emu: Emulator) -> None:
-    client = make_client(mode, base_url=emu.url, wait_timeout=0.6)
+async def test_a_prediction_that_never_finishes_times_out(
+    mode: Mode, backend: Backend, emu: Emulator
+) -> None:
+    client = connect(mode, backend, emu, wait_timeout=0.6)
     emu.faults = Faults(never_finish=True)
 
     with pytest.raises(PredictionTimeoutError) as caught:
@@ -203,13 +265,15 @@ async def test_a_prediction_that_never_finishes_times_out(mode: Mode, emu: Emula
     await close(client)
 
     assert caught.value.prediction.status == "processing"
-    assert caught.value.prediction.output
 
 
-async def test_dropped_connections_on_polls_are_survived(live: AnyClient, emu: Emulator) -> None:
-    emu.faults = Faults(drop_rate=1.0, max_faults=2, routes=frozenset({"poll"}))
+async def test_dropped_connections_while_waiting_are_survived(
+    live: AnyClient, emu: Emulator
+) -> None:
+    p = await handle(live.predictions.create("gemma-2b", input={"prompt": "hi"}))
+    emu.faults = Faults(drop_rate=1.0, max_faults=2, routes=WAIT_ROUTES)
 
-    result = await call(live.generate_text("hi"))
+    result = await call(p.wait())
 
     assert result.text == emulated_text(GEMMA, "hi")
     assert emu.stats.faults == 2
@@ -224,13 +288,15 @@ async def test_a_dropped_create_is_not_repeated(live: AnyClient, emu: Emulator) 
     assert emu.stats.requests["create"] == 1
 
 
-async def test_cancelling_a_wait_leaves_the_async_client_usable(emu: Emulator) -> None:
+async def test_cancelling_a_wait_leaves_the_async_client_usable(
+    backend: Backend, emu: Emulator
+) -> None:
     emu.faults = Faults(never_finish=True)
-    client = make_client("async", base_url=emu.url)
+    client = connect("async", backend, emu)
     assert not isinstance(client, Client)
     task = asyncio.create_task(client.generate_text("hi"))
     for _ in range(200):
-        if emu.stats.requests.get("poll", 0) >= 2:
+        if emu.stats.requests.get("poll", 0) + emu.stats.requests.get("stream", 0) >= 2:
             break
         await asyncio.sleep(0.01)
     task.cancel()
@@ -242,9 +308,11 @@ async def test_cancelling_a_wait_leaves_the_async_client_usable(emu: Emulator) -
     await client.aclose()
 
 
-def test_one_client_is_shared_by_many_threads(emu: Emulator) -> None:
+def test_one_client_is_shared_by_many_threads(backend: Backend, emu: Emulator) -> None:
     texts: dict[int, str] = {}
-    with Client(base_url=emu.url, poll_interval=0.05) as client:
+    client = connect("sync", backend, emu)
+    assert isinstance(client, Client)
+    with client:
 
         def work(n: int) -> None:
             texts[n] = client.generate_text(f"prompt {n}").text
