@@ -188,3 +188,26 @@ def test_importing_the_sdk_loads_no_cli_or_server_libraries() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert done.stdout.strip() == "[] []"
+
+
+def test_ctrl_c_cancels_the_remote_prediction_on_the_official_api() -> None:
+    with Emulator(duration=0.2, faults=Faults(never_finish=True)) as emu:
+        process = subprocess.Popen(
+            [*COMMAND, "text", "Hi", "--base-url", emu.url, "--no-stream", "--quiet"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "REPLICATE_API_TOKEN": "r8_cli_test"},
+        )
+        for _ in range(200):
+            if emu.stats.requests.get("stream", 0) + emu.stats.requests.get("poll", 0) >= 1:
+                break
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=10)
+        cancels = emu.stats.requests.get("cancel", 0)
+
+    assert process.returncode == 130
+    assert "Canceling prediction" in stderr
+    assert "Traceback" not in stderr
+    assert cancels == 1
