@@ -8,6 +8,7 @@ import pytest
 import respx
 
 import replicatehome._drivers
+from replicatehome.emulator import Emulator, Faults
 
 from .helpers import BASE_URL, AnyClient, Mode, close, make_client
 
@@ -58,3 +59,19 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     monkeypatch.setattr(replicatehome._drivers, "sleep", fake_sleep)
     monkeypatch.setattr(replicatehome._drivers, "async_sleep", fake_async_sleep)
     return recorded
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    """One emulator for the session; text takes 0.3 s, long enough to stream in several chunks."""
+    with Emulator(duration=0.3, starting=0.05) as emu:
+        yield emu
+
+
+@pytest.fixture
+def emu(emulator: Emulator) -> Iterator[Emulator]:
+    """The shared emulator, without faults and with fresh counters for this test."""
+    emulator.faults = Faults()
+    emulator.stats.reset()
+    yield emulator
+    emulator.faults = Faults()

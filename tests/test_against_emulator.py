@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Literal
 
@@ -32,22 +32,6 @@ TOKEN = "r8_emulator_test_token"
 Backend = Literal["homepage", "official"]
 # Where a client waiting on a text prediction reads from: polls, or on /v1 the event stream too.
 WAIT_ROUTES = frozenset({"poll", "stream"})
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    """One emulator for the module: predictions take 0.3 s, so streaming has tokens to show."""
-    with Emulator(duration=0.3, starting=0.05) as emu:
-        yield emu
-
-
-@pytest.fixture
-def emu(emulator: Emulator) -> Iterator[Emulator]:
-    """The shared emulator, with no faults and zeroed counters for this test."""
-    emulator.faults = Faults()
-    emulator.stats.reset()
-    yield emulator
-    emulator.faults = Faults()
 
 
 @pytest.fixture(params=["homepage", "official"])

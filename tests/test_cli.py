@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -15,19 +14,6 @@ from replicatehome.cli import main
 from replicatehome.emulator import Emulator, Faults, emulated_text
 
 GEMMA = "google-deepmind/gemma-2b-it"
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator(duration=0.2, starting=0.02) as emu:
-        yield emu
-
-
-@pytest.fixture
-def emu(emulator: Emulator) -> Iterator[Emulator]:
-    emulator.faults = Faults()
-    yield emulator
-    emulator.faults = Faults()
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str, stdin: str = "") -> tuple[int, str, str]:

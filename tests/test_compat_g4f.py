@@ -10,7 +10,7 @@ import asyncio
 import json
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import ClassVar
 
 import httpx
@@ -41,22 +41,6 @@ SD3 = "stability-ai/stable-diffusion-3"
 SDXL = "bytedance/sdxl-lightning-4step"
 PLAYGROUND = "playgroundai/playground-v2.5-1024px-aesthetic"
 HI: Messages = [{"role": "user", "content": "hi"}]
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    """One emulator for the module; text takes 0.2 s, long enough to stream over several polls."""
-    with Emulator(duration=0.2, starting=0.01) as emu:
-        yield emu
-
-
-@pytest.fixture
-def emu(emulator: Emulator) -> Iterator[Emulator]:
-    """The shared emulator, without faults and with fresh counters."""
-    emulator.faults = Faults()
-    emulator.stats.reset()
-    yield emulator
-    emulator.faults = Faults()
 
 
 @pytest.fixture

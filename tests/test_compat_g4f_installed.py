@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,22 +27,6 @@ GEMMA = "google-deepmind/gemma-2b-it"
 DOC = Path(__file__).parent.parent / "docs" / "migrating-from-gpt4free.md"
 # The doc's examples that need g4f are fenced as ```python g4f; tests/test_docs.py skips them.
 G4F_BLOCK = re.compile(r"```python g4f\n(.*?)```", re.DOTALL)
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    """One emulator for the module; text takes 0.2 s, long enough to stream over several polls."""
-    with Emulator(duration=0.2, starting=0.01) as emu:
-        yield emu
-
-
-@pytest.fixture
-def emu(emulator: Emulator) -> Iterator[Emulator]:
-    """The shared emulator, without faults and with fresh counters."""
-    emulator.faults = Faults()
-    emulator.stats.reset()
-    yield emulator
-    emulator.faults = Faults()
 
 
 @pytest.fixture(autouse=True)
