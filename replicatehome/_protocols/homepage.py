@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import httpx
-from pydantic import JsonValue
 
 from .._models import PredictionSnapshot
-from .._responses import decode_model
 from ..catalog import ModelSpec, resolve
 from ..errors import UnsupportedFeatureError
 from . import Backend
+from ._base import BaseProtocol
 
 __all__ = ["DEFAULT_BASE_URL", "HomepageProtocol"]
 
@@ -21,16 +20,16 @@ DEFAULT_BASE_URL = "https://homepage.replicate.com"
 BROWSER_HEADERS = {"Origin": "https://replicate.com", "Referer": "https://replicate.com/"}
 
 
-class HomepageProtocol:
+class HomepageProtocol(BaseProtocol):
     """Builds homepage requests against `base_url` with `headers` and reads its answers."""
 
     name: Backend = "homepage"
     can_hold = False
 
     def __init__(self, base_url: str, headers: httpx.Headers) -> None:
-        self._base_url = base_url.rstrip("/")
-        self._headers = httpx.Headers(BROWSER_HEADERS)
-        self._headers.update(headers)
+        merged = httpx.Headers(BROWSER_HEADERS)
+        merged.update(headers)
+        super().__init__(base_url, merged)
 
     def model_spec(self, name: str, version: str | None) -> ModelSpec:
         # The endpoint needs a version for every model: the catalog pins them.
@@ -60,16 +59,3 @@ class HomepageProtocol:
 
     def stream_request(self, prediction: PredictionSnapshot) -> httpx.Request | None:
         return None  # text is streamed by polling
-
-    def download_request(self, url: str) -> httpx.Request:
-        # Output URLs may be relative to the server that made them.
-        absolute = httpx.URL(f"{self._base_url}/").join(url)
-        return httpx.Request("GET", absolute, headers={"User-Agent": self._headers["User-Agent"]})
-
-    def read_created(self, response: httpx.Response, spec: ModelSpec) -> PredictionSnapshot:
-        # The create answer may hold only the id: fill in what we sent.
-        defaults: dict[str, JsonValue] = {"model": spec.name, "version": spec.version}
-        return decode_model(response, PredictionSnapshot, defaults)
-
-    def read_prediction(self, response: httpx.Response) -> PredictionSnapshot:
-        return decode_model(response, PredictionSnapshot, {})

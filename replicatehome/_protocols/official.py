@@ -6,12 +6,11 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 import httpx
-from pydantic import JsonValue
 
 from .._models import PredictionSnapshot
-from .._responses import decode_model
 from ..catalog import ModelSpec, resolve
 from . import Backend
+from ._base import BaseProtocol
 
 __all__ = ["DEFAULT_OFFICIAL_BASE_URL", "MAX_HOLD", "OfficialProtocol"]
 
@@ -20,16 +19,16 @@ MAX_HOLD = 60
 """The longest ``Prefer: wait`` the API accepts, in seconds."""
 
 
-class OfficialProtocol:
+class OfficialProtocol(BaseProtocol):
     """Builds ``/v1`` requests against `base_url`, authenticated with `token`."""
 
     name: Backend = "official"
     can_hold = True
 
     def __init__(self, base_url: str, headers: httpx.Headers, token: str) -> None:
-        self._base_url = base_url.rstrip("/")
-        self._headers = httpx.Headers(headers)
-        self._headers.setdefault("Authorization", f"Bearer {token}")
+        authorized = httpx.Headers(headers)
+        authorized.setdefault("Authorization", f"Bearer {token}")
+        super().__init__(base_url, authorized)
 
     def model_spec(self, name: str, version: str | None) -> ModelSpec:
         # Any owner/name runs here. Without an explicit version, the model's own route runs its
@@ -67,15 +66,3 @@ class OfficialProtocol:
         headers = httpx.Headers(self._headers)
         headers.update({"Accept": "text/event-stream", "Cache-Control": "no-store"})
         return httpx.Request("GET", url, headers=headers)
-
-    def download_request(self, url: str) -> httpx.Request:
-        # Output files live on other hosts: never send them the token.
-        absolute = httpx.URL(f"{self._base_url}/").join(url)
-        return httpx.Request("GET", absolute, headers={"User-Agent": self._headers["User-Agent"]})
-
-    def read_created(self, response: httpx.Response, spec: ModelSpec) -> PredictionSnapshot:
-        defaults: dict[str, JsonValue] = {"model": spec.name, "version": spec.version}
-        return decode_model(response, PredictionSnapshot, defaults)
-
-    def read_prediction(self, response: httpx.Response) -> PredictionSnapshot:
-        return decode_model(response, PredictionSnapshot, {})

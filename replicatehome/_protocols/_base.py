@@ -1,0 +1,36 @@
+"""What both wire protocols do alike: where they send, output downloads, reading predictions."""
+
+from __future__ import annotations
+
+import httpx
+from pydantic import JsonValue
+
+from .._models import PredictionSnapshot
+from .._responses import decode_model
+from ..catalog import ModelSpec
+
+__all__ = ["BaseProtocol"]
+
+
+class BaseProtocol:
+    """A backend at `base_url` whose requests carry `headers`, answering prediction objects."""
+
+    def __init__(self, base_url: str, headers: httpx.Headers) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._headers = headers
+
+    def download_request(self, url: str) -> httpx.Request:
+        """The request that fetches an output file."""
+        # Outputs may be relative to the server, or on other hosts: send those only who we are,
+        # never a token or a cookie.
+        absolute = httpx.URL(f"{self._base_url}/").join(url)
+        return httpx.Request("GET", absolute, headers={"User-Agent": self._headers["User-Agent"]})
+
+    def read_created(self, response: httpx.Response, spec: ModelSpec) -> PredictionSnapshot:
+        """Decode the answer to a create; what it leaves out is filled in from `spec`."""
+        defaults: dict[str, JsonValue] = {"model": spec.name, "version": spec.version}
+        return decode_model(response, PredictionSnapshot, defaults)
+
+    def read_prediction(self, response: httpx.Response) -> PredictionSnapshot:
+        """Decode an answer holding a prediction."""
+        return decode_model(response, PredictionSnapshot, {})
