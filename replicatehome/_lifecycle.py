@@ -27,7 +27,6 @@ import tenacity
 from ._logs import logger, redact
 from ._models import PredictionSnapshot, PredictionStatus
 from ._protocols import WireProtocol
-from ._protocols.official import MAX_HOLD
 from ._protocols.sse import SSEDecoder
 from ._responses import error_for_status
 from ._retry import Deadline, RetryPolicy
@@ -296,8 +295,8 @@ class Lifecycle:
 
         The hold ends a second before the deadline, and the read timeout covers it.
         """
-        seconds = min(MAX_HOLD, math.floor(deadline.remaining() - 1))
-        held = hold and self.protocol.can_hold and seconds >= 1
+        seconds = min(self.protocol.max_hold, math.floor(deadline.remaining() - 1))
+        held = hold and seconds >= 1
         request = self.protocol.create_request(spec, input, hold=seconds if held else None)
         response = yield from self.request(
             request, deadline, idempotent=False, read_at_least=seconds + 5 if held else 0.0

@@ -29,8 +29,8 @@ class WireProtocol(Protocol):
         ...
 
     @property
-    def can_hold(self) -> bool:
-        """Whether a create can wait for the prediction to finish (``Prefer: wait``)."""
+    def max_hold(self) -> int:
+        """How long a create may wait for the prediction to finish, in seconds; 0: it cannot."""
         ...
 
     def model_spec(self, name: str, version: str | None) -> ModelSpec:

@@ -24,7 +24,7 @@ class HomepageProtocol(BaseProtocol):
     """Builds homepage requests against `base_url` with `headers` and reads its answers."""
 
     name: Backend = "homepage"
-    can_hold = False
+    max_hold = 0
 
     def __init__(self, base_url: str, headers: httpx.Headers) -> None:
         merged = httpx.Headers(BROWSER_HEADERS)

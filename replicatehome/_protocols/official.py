@@ -12,18 +12,16 @@ from ..catalog import ModelSpec, resolve
 from . import Backend
 from ._base import BaseProtocol
 
-__all__ = ["DEFAULT_OFFICIAL_BASE_URL", "MAX_HOLD", "OfficialProtocol"]
+__all__ = ["DEFAULT_OFFICIAL_BASE_URL", "OfficialProtocol"]
 
 DEFAULT_OFFICIAL_BASE_URL = "https://api.replicate.com"
-MAX_HOLD = 60
-"""The longest ``Prefer: wait`` the API accepts, in seconds."""
 
 
 class OfficialProtocol(BaseProtocol):
     """Builds ``/v1`` requests against `base_url`, authenticated with `token`."""
 
     name: Backend = "official"
-    can_hold = True
+    max_hold = 60  # the most Prefer: wait accepts
 
     def __init__(self, base_url: str, headers: httpx.Headers, token: str) -> None:
         authorized = httpx.Headers(headers)
