@@ -317,15 +317,17 @@ async def test_counters_and_reset(
 # --- over real sockets ------------------------------------------------------------------------
 
 
-def no_emulator_threads() -> bool:
-    return not any(thread.name == "replicatehome-emulator" for thread in threading.enumerate())
+def emulator_threads() -> int:
+    # Other emulators (the suite's shared one) may be running: count, and compare.
+    return sum(thread.name == "replicatehome-emulator" for thread in threading.enumerate())
 
 
 @pytest.fixture
 def emulator() -> Iterator[Emulator]:
+    before = emulator_threads()
     with Emulator(duration=0.05, starting=0.01) as emu:
         yield emu
-    assert no_emulator_threads()
+    assert emulator_threads() == before
 
 
 def test_sync_emulator_end_to_end(emulator: Emulator) -> None:
@@ -346,6 +348,7 @@ def test_sync_emulator_end_to_end(emulator: Emulator) -> None:
 
 
 async def test_async_emulator_end_to_end() -> None:
+    before = emulator_threads()
     async with (
         Emulator(duration=0.05, starting=0.01) as emu,
         httpx.AsyncClient(base_url=emu.url, timeout=5) as client,
@@ -358,7 +361,7 @@ async def test_async_emulator_end_to_end() -> None:
             await asyncio.sleep(0.01)
         assert "".join(body["output"]) == emulated_text(GEMMA.name, "hi")
     assert not emu.running
-    assert no_emulator_threads()
+    assert emulator_threads() == before
 
 
 def test_dropped_connection(emulator: Emulator) -> None:
@@ -372,6 +375,7 @@ def test_dropped_connection(emulator: Emulator) -> None:
 
 
 def test_emulator_stops_fast_and_can_restart() -> None:
+    before = emulator_threads()
     emu = Emulator(duration=0.01)
     with pytest.raises(RuntimeError, match="not running"):
         _ = emu.url
@@ -389,7 +393,7 @@ def test_emulator_stops_fast_and_can_restart() -> None:
     with emu:
         assert emu.url.startswith("http://127.0.0.1:")
         assert emu.stats.requests == {"poll": 1}  # state survives a restart
-    assert no_emulator_threads()
+    assert emulator_threads() == before
 
 
 def test_a_busy_port_fails_to_start(emulator: Emulator) -> None:
