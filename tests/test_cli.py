@@ -224,3 +224,20 @@ def test_demo_runs_the_main_job(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     assert emulated_text(GEMMA, "Write a haiku about the sea") in out
     assert str(image) in out.replace("\n", "")
     assert "first token after" in out
+
+
+def test_the_official_backend_streams_and_lets_the_server_judge_other_models(
+    capsys: pytest.CaptureFixture[str], emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REPLICATE_API_TOKEN", "r8_cli_test")
+
+    status, out, _ = run(capsys, "text", "Hello", "--base-url", emu.url)
+    assert status == 0
+    assert out == emulated_text(GEMMA, "Hello") + "\n"
+    assert emu.stats.requests["stream"] == 1
+
+    # Any owner/name may run on /v1: not a usage error here, the server's 404 instead.
+    status, _, err = run(capsys, "text", "Hello", "--base-url", emu.url, "--model", "a/b")
+    assert status == 3
+    assert "404" in err
+    assert "r8_cli_test" not in err

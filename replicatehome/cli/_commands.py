@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .. import Client, Prediction, PredictionResult, ReplicateHomeError
-from ..catalog import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL, MODELS, Kind, resolve
+from ..catalog import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL, MODELS, Kind, find
 from ._progress import Progress
 
 __all__ = ["UsageError", "run_image", "run_models", "run_serve", "run_text"]
@@ -41,12 +41,15 @@ def _inputs(pairs: list[str]) -> dict[str, object]:
     return inputs
 
 
-def _check_kind(model: str, kind: Kind) -> None:
-    # Fails before any request: unknown names raise UnknownModelError (exit 2) with the list.
-    spec = resolve(model)
-    if spec.kind is not None and spec.kind != kind:
+def _input(args: argparse.Namespace, stdin: TextIO, kind: Kind) -> dict[str, object]:
+    """The model input the command line asks for, checked before any request."""
+    # Whether the model exists is the client's to say (it depends on the backend); a catalog
+    # model of the other kind is a usage error here.
+    known = find(args.model.partition(":")[0])
+    if known is not None and known.kind != kind:
         other = "image" if kind == "text" else "text"
-        raise UsageError(f"{spec.name} is an {other} model: use 'replicatehome {other}'")
+        raise UsageError(f"{known.name} is an {other} model: use 'replicatehome {other}'")
+    return {"prompt": _prompt(args.prompt, stdin), **_inputs(args.input)}
 
 
 def _client(args: argparse.Namespace) -> Client:
@@ -72,9 +75,7 @@ def _cancel_on_interrupt(
 
 def run_text(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
     """Generate text; stream it to stdout unless --no-stream or --json."""
-    prompt = _prompt(args.prompt, stdin)
-    _check_kind(args.model, "text")
-    input = {"prompt": prompt, **_inputs(args.input)}
+    input = _input(args, stdin, "text")
     with _client(args) as client:
         prediction = client.predictions.create(args.model, input=input)
         with _cancel_on_interrupt(client, prediction):
@@ -106,9 +107,7 @@ def _free_path(folder: Path, stem: str, suffix: str) -> Path:
 
 def run_image(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
     """Generate an image, write it, and print the path (or the prediction as JSON)."""
-    prompt = _prompt(args.prompt, stdin)
-    _check_kind(args.model, "image")
-    input = {"prompt": prompt, **_inputs(args.input)}
+    input = _input(args, stdin, "image")
     with _client(args) as client:
         prediction = client.predictions.create(args.model, input=input)
         with (
