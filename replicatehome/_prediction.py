@@ -9,7 +9,7 @@ from typing import Generic, Self, TypeVar, cast
 from pydantic import JsonValue
 
 from ._drivers import AsyncDriver, SyncDriver
-from ._lifecycle import Lifecycle, Tracked, outcome
+from ._lifecycle import Flow, Lifecycle, Tracked, outcome
 from ._models import PredictionMetrics, PredictionSnapshot, PredictionStatus, PredictionUrls
 from .catalog import Kind
 from .errors import PredictionNotFinishedError
@@ -136,6 +136,12 @@ class _PredictionHandle(Generic[R_co]):
             self._result = cast(R_co, result)
         return self._result
 
+    def _stream_flow(self, timeout: float | None) -> Flow[PredictionSnapshot]:
+        # An image model's output is URLs, not text: streaming it just waits for the end.
+        stream = self._kind != "image"
+        deadline = self._lifecycle.deadline(timeout)
+        return self._lifecycle.wait(self._tracked, deadline, stream=stream)
+
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(id={self.id!r}, model={self.model!r}, "
@@ -189,10 +195,10 @@ class Prediction(_PredictionHandle[R_co]):
     def stream(self, timeout: float | None = None) -> Iterator[str]:
         """Yield the output text as it grows, from the start, until the prediction ends.
 
-        Raises at the end as `wait` does if the prediction failed, was canceled, or timed out.
+        An image model's output is not text: for one, this yields nothing and just waits. Raises
+        at the end as `wait` does if the prediction failed, was canceled, or timed out.
         """
-        deadline = self._lifecycle.deadline(timeout)
-        return self._driver.iterate(self._lifecycle.wait(self._tracked, deadline, stream=True))
+        return self._driver.iterate(self._stream_flow(timeout))
 
 
 class AsyncPrediction(_PredictionHandle[R_co]):
@@ -243,7 +249,7 @@ class AsyncPrediction(_PredictionHandle[R_co]):
     def stream(self, timeout: float | None = None) -> AsyncIterator[str]:
         """Yield the output text as it grows, from the start, until the prediction ends.
 
-        Raises at the end as `wait` does if the prediction failed, was canceled, or timed out.
+        An image model's output is not text: for one, this yields nothing and just waits. Raises
+        at the end as `wait` does if the prediction failed, was canceled, or timed out.
         """
-        deadline = self._lifecycle.deadline(timeout)
-        return self._driver.iterate(self._lifecycle.wait(self._tracked, deadline, stream=True))
+        return self._driver.iterate(self._stream_flow(timeout))

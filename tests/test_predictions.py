@@ -205,3 +205,14 @@ async def test_models_outside_the_catalog_get_a_result_typed_by_their_output(
     assert image.result.url == "https://x.test/1.webp"
     assert isinstance(text.result, TextResult)
     assert text.result.text == "Hello"
+
+
+async def test_streaming_an_image_prediction_yields_no_urls_as_text(
+    client: AnyClient, mock: respx.MockRouter, sleeps: list[float]
+) -> None:
+    mock.post("/api/prediction").respond(201, json=prediction("starting"))
+    mock.get("/api/poll").mock(return_value=answer("succeeded", ["http://x.test/a.png"]))
+    p = await handle(client.predictions.create("sdxl", input={"prompt": "a dog"}))
+
+    assert await collect(p.stream()) == []
+    assert p.result.url == "http://x.test/a.png"
