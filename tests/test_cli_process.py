@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from replicate.client import Client as ReplicateClient
 
 from replicatehome.catalog import resolve
 from replicatehome.emulator import Emulator, Faults, emulated_text
@@ -97,6 +98,26 @@ def test_a_client_written_from_the_protocol_alone_works_against_serve(
     assert process.returncode == 0
     assert "POST /api/prediction" in log
     assert "Traceback" not in log
+
+
+def test_replicate_python_runs_streams_and_waits_against_serve(
+    served: tuple[str, subprocess.Popen[str]],
+) -> None:
+    url, _ = served
+    gemma = "google-deepmind/gemma-2b-it"
+    client = ReplicateClient(api_token="r8_test", base_url=url)
+    client.poll_interval = 0.05
+    try:
+        assert "".join(client.run(gemma, input={"prompt": "Hi"})) == emulated_text(gemma, "Hi")
+        streamed = "".join(str(event) for event in client.stream(gemma, input={"prompt": "Yo"}))
+        assert streamed == emulated_text(gemma, "Yo")
+        prediction = client.predictions.create(model=gemma, input={"prompt": "Hey"})
+        prediction.wait()
+        assert prediction.status == "succeeded"
+        assert isinstance(prediction.output, list)
+        assert "".join(prediction.output) == emulated_text(gemma, "Hey")
+    finally:
+        client._client.close()  # replicate-python never closes its httpx client
 
 
 def test_piped_output_is_exactly_the_text(served: tuple[str, subprocess.Popen[str]]) -> None:
