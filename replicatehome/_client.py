@@ -52,7 +52,8 @@ class Predictions:
         """Start a prediction and return at once, without waiting for it.
 
         Args:
-            model: a catalog name or alias, or any ``owner/name`` with `version`.
+            model: a catalog name or alias, or any ``owner/name`` with `version` (on the
+                official API, with or without one).
             input: the model's input, such as ``{"prompt": "..."}``.
             version: a version hash, to pin one other than the catalog's.
         """
@@ -92,7 +93,8 @@ class AsyncPredictions:
         """Start a prediction and return at once, without waiting for it.
 
         Args:
-            model: a catalog name or alias, or any ``owner/name`` with `version`.
+            model: a catalog name or alias, or any ``owner/name`` with `version` (on the
+                official API, with or without one).
             input: the model's input, such as ``{"prompt": "..."}``.
             version: a version hash, to pin one other than the catalog's.
         """
