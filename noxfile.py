@@ -63,3 +63,10 @@ def compat(session: nox.Session) -> None:
         "--no-cov",
         *session.posargs,
     )
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Measure import cost, completion latency and memory against the emulator."""
+    _sync(session)
+    session.run("python", "benchmarks/bench.py")
