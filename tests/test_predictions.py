@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
 import pytest
 import respx
 
+import replicatehome._drivers
 from replicatehome import (
     AsyncPrediction,
     ImageResult,
@@ -156,24 +158,37 @@ async def test_canceled_prediction_raises_canceled(
 
 
 @pytest.mark.parametrize("status", ["processing", "aborted"])
-async def test_a_prediction_that_never_ends_times_out_near_its_deadline(
-    mode: Mode, mock: respx.MockRouter, status: str
+async def test_a_prediction_that_never_ends_times_out_at_its_deadline(
+    mode: Mode, mock: respx.MockRouter, status: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    client = make_client(mode, wait_timeout=0.3, poll_interval=0.05)
+    # Real sleeps, recorded: the deadline is real time. The back-off alone (0.1, 0.15, 0.225 s)
+    # would sleep until 0.475 s; the last sleep must be cut to end at 0.3 s.
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        time.sleep(seconds)
+
+    async def async_sleep(seconds: float) -> None:
+        slept.append(seconds)
+        await asyncio.sleep(seconds)
+
+    monkeypatch.setattr(replicatehome._drivers, "sleep", sleep)
+    monkeypatch.setattr(replicatehome._drivers, "async_sleep", async_sleep)
+    client = make_client(mode, wait_timeout=0.3, poll_interval=5.0)
     mock.post("/api/prediction").respond(201, json=prediction("starting"))
     poll = mock.get("/api/poll").mock(return_value=answer(status, ["..."]))
 
-    started = time.monotonic()
     with pytest.raises(PredictionTimeoutError, match="timed out") as caught:
         await call(client.generate_text("hi"))
-    elapsed = time.monotonic() - started
     await close(client)
 
-    assert caught.value.prediction.status == status
+    assert caught.value.prediction.status == status  # unknown statuses are not success
     assert caught.value.timeout == 0.3
-    # The last sleep is shortened to end at the deadline, not an interval after it.
-    assert 0.3 <= elapsed < 0.3 + 0.25
-    assert 3 <= poll.call_count < 100
+    assert slept[:2] == pytest.approx([0.1, 0.15])
+    assert slept[2] < 0.225
+    assert sum(slept) <= 0.3
+    assert poll.call_count == len(slept)
 
 
 async def test_wait_timeout_argument_overrides_the_clients(
