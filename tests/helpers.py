@@ -71,6 +71,16 @@ async def close(client: AnyClient) -> None:
         await client.aclose()
 
 
+class FakeClock:
+    """A monotonic clock that moves only when a test moves it (``clock.now += 1``)."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def prediction(
     status: str = "starting", output: object = None, id: str = "p1", **fields: object
 ) -> dict[str, object]:

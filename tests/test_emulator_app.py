@@ -24,24 +24,16 @@ from replicatehome.emulator import (
     emulated_text,
 )
 
+from .helpers import FakeClock
+
 GEMMA, SD3, SDXL = MODELS[0], MODELS[1], MODELS[2]
 BASE = "http://emu.test"
 MAX_POLLS = 500
 
 
-class FakeClock:
-    """A clock that moves only when told to."""
-
-    def __init__(self) -> None:
-        self.now = 50.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(50.0)
 
 
 @pytest.fixture

@@ -26,23 +26,15 @@ from replicatehome.emulator._state import (
     render,
 )
 
+from .helpers import FakeClock
+
 GEMMA = MODELS[0]
 SDXL = MODELS[2]
 
 
-class FakeClock:
-    """A clock that moves only when told to."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(1000.0)
 
 
 @pytest.fixture

@@ -31,22 +31,14 @@ from replicatehome.emulator._backend import Backend
 from replicatehome.emulator._state import emulated_tokens
 from replicatehome.emulator._wait import hold, parse_prefer_wait
 
+from .helpers import FakeClock
+
 GEMMA, SD3, SDXL = MODELS[0], MODELS[1], MODELS[2]
 BASE = "http://emu.test"
 TOKEN = "r8_test_token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 PNG = b"\x89PNG\r\n\x1a\n"
 MAX_LINES = 2000
-
-
-class FakeClock:
-    """A clock that moves only when told to."""
-
-    def __init__(self) -> None:
-        self.now = 50.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass
@@ -107,7 +99,7 @@ def assert_problem(response: httpx.Response, status: int, detail: str = "") -> d
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(50.0)
 
 
 @pytest.fixture

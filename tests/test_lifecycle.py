@@ -28,17 +28,7 @@ from replicatehome._protocols.homepage import HomepageProtocol
 from replicatehome._retry import Deadline, RetryPolicy, retry_after
 from replicatehome.catalog import resolve
 
-from .helpers import prediction
-
-
-class FakeClock:
-    """Monotonic time that moves only when a flow sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from .helpers import FakeClock, prediction
 
 
 def lifecycle(clock: FakeClock, **policy: float) -> Lifecycle:
