@@ -326,16 +326,17 @@ class Lifecycle:
         return response.content
 
     def _follow_stream(
-        self, tracked: Tracked, deadline: Deadline, progress: _TextProgress | None
+        self,
+        request: httpx.Request,
+        tracked: Tracked,
+        deadline: Deadline,
+        progress: _TextProgress | None,
     ) -> Flow[None]:
-        """Read the prediction's event stream until it says the prediction is done.
+        """Read the prediction's event stream (`request`) until it says the prediction is done.
 
         Output events update `tracked` as they come. Any failure of the stream just ends it
         early: the caller then polls instead.
         """
-        request = self.protocol.stream_request(tracked.snapshot)
-        if request is None:
-            return
         try:
             yield from self.send(request, deadline, stream=True)
         except APIError as exc:
@@ -378,10 +379,9 @@ class Lifecycle:
         `PredictionFailedError`, `PredictionCanceledError` or `PredictionTimeoutError` otherwise.
         """
         progress = _TextProgress() if stream else None
-        if not tracked.snapshot.status.is_terminal and self.protocol.stream_request(
-            tracked.snapshot
-        ):
-            yield from self._follow_stream(tracked, deadline, progress)
+        request = self.protocol.stream_request(tracked.snapshot)
+        if request is not None and not tracked.snapshot.status.is_terminal:
+            yield from self._follow_stream(request, tracked, deadline, progress)
             if not deadline.expired:
                 yield from self._poll(tracked, deadline, on_update)
         if progress is not None and (chunk := progress.new_text(tracked.snapshot)):
