@@ -6,19 +6,21 @@ client's driver. The two classes differ only in which driver they hold.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Generic, Self, TypeVar, overload
 
 import httpx
 
-from ._config import DEFAULT_WAIT_TIMEOUT, configure
+from ._config import DEFAULT_LIMITS, DEFAULT_WAIT_TIMEOUT, configure
 from ._drivers import AsyncDriver, SyncDriver
 from ._lifecycle import Flow
 from ._logs import setup_from_env
 from ._models import PredictionSnapshot
-from ._prediction import AsyncPrediction, Prediction, PredictionResult
+from ._prediction import AsyncPrediction, Prediction, PredictionResult, async_fetch, sync_fetch
 from ._protocols import Backend
+from ._transport import sync_http_client
+from ._untrusted import check_prediction_id
 from .catalog import ImageModelName, Kind, TextModelName
 from .prompts import Message
 from .results import ImageResult, TextResult, image_urls, text_of
@@ -63,9 +65,13 @@ class Predictions:
         return Prediction(self._driver, snapshot, spec.kind)
 
     def get(self, id: str) -> Prediction[PredictionResult]:
-        """Look up a prediction by id."""
+        """Look up a prediction by id.
+
+        Raises:
+            ValueError: `id` cannot be a prediction id (letters, digits, ``_`` and ``-``).
+        """
         lifecycle = self._driver.lifecycle
-        snapshot = self._driver.run(lifecycle.get(id, lifecycle.deadline()))
+        snapshot = self._driver.run(lifecycle.get(check_prediction_id(id), lifecycle.deadline()))
         return Prediction(self._driver, snapshot, None)
 
 
@@ -104,9 +110,15 @@ class AsyncPredictions:
         return AsyncPrediction(self._driver, snapshot, spec.kind)
 
     async def get(self, id: str) -> AsyncPrediction[PredictionResult]:
-        """Look up a prediction by id."""
+        """Look up a prediction by id.
+
+        Raises:
+            ValueError: `id` cannot be a prediction id (letters, digits, ``_`` and ``-``).
+        """
         lifecycle = self._driver.lifecycle
-        snapshot = await self._driver.run(lifecycle.get(id, lifecycle.deadline()))
+        snapshot = await self._driver.run(
+            lifecycle.get(check_prediction_id(id), lifecycle.deadline())
+        )
         return AsyncPrediction(self._driver, snapshot, None)
 
 
@@ -126,6 +138,15 @@ _OPTIONS_DOC = """
         poll_interval: the longest gap between polls; polls start at 0.1 s and back off to it.
         headers: extra headers for every request; they override the defaults.
         http_client: your own httpx client (for proxies, transports, limits). You close it.
+            A blocking client of your own ends a trickling answer at its read timeout past
+            the deadline, not at the deadline (see the security notes).
+        max_response_bytes: the most bytes of one decoded answer, and of a prediction's
+            streamed text (default 16 MiB).
+        max_event_bytes: the longest line or event of an event stream (default 1 MiB).
+        max_download_bytes: the largest output file a download accepts (default 256 MiB).
+        trusted_hosts: hosts, besides `base_url`'s own, that may receive the API token when
+            the server points a stream there; ``"*.example.com"`` matches subdomains, and only
+            https is trusted. Default: Replicate's hosts with the default `base_url`, else none.
 """
 
 
@@ -189,6 +210,10 @@ class Client(_ClientBase[SyncDriver]):
         poll_interval: float = 1.0,
         headers: Mapping[str, str] | None = None,
         http_client: httpx.Client | None = None,
+        max_response_bytes: int = DEFAULT_LIMITS.response,
+        max_event_bytes: int = DEFAULT_LIMITS.event,
+        max_download_bytes: int = DEFAULT_LIMITS.download,
+        trusted_hosts: Iterable[str] | None = None,
     ) -> None:
         self._owns_http = http_client is None
         self._base_url, lifecycle = configure(
@@ -201,8 +226,12 @@ class Client(_ClientBase[SyncDriver]):
             wait_timeout=wait_timeout,
             poll_interval=poll_interval,
             headers=headers,
+            max_response_bytes=max_response_bytes,
+            max_event_bytes=max_event_bytes,
+            max_download_bytes=max_download_bytes,
+            trusted_hosts=trusted_hosts,
         )
-        self._driver = SyncDriver(http_client or httpx.Client(), lifecycle)
+        self._driver = SyncDriver(http_client or sync_http_client(), lifecycle)
         self.predictions = Predictions(self._driver)
         """Start and look up predictions."""
 
@@ -242,7 +271,7 @@ class Client(_ClientBase[SyncDriver]):
         Takes the same arguments as `generate_text`.
         """
         flow = self._generation("text", prompt, messages, model, version, input, stream=True)
-        return self._driver.iterate(flow)
+        return self._driver.iterate(flow, str)
 
     def generate_image(
         self,
@@ -264,7 +293,7 @@ class Client(_ClientBase[SyncDriver]):
         """
         flow = self._generation("image", prompt, messages, model, version, input)
         snapshot = self._driver.run(flow)
-        return ImageResult(image_urls(snapshot), snapshot, fetch=self._driver.download)
+        return ImageResult(image_urls(snapshot), snapshot, fetch=sync_fetch(self._driver))
 
     def close(self) -> None:
         """Close the connections, unless the `http_client` was yours."""
@@ -304,6 +333,10 @@ class AsyncClient(_ClientBase[AsyncDriver]):
         poll_interval: float = 1.0,
         headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
+        max_response_bytes: int = DEFAULT_LIMITS.response,
+        max_event_bytes: int = DEFAULT_LIMITS.event,
+        max_download_bytes: int = DEFAULT_LIMITS.download,
+        trusted_hosts: Iterable[str] | None = None,
     ) -> None:
         self._owns_http = http_client is None
         self._base_url, lifecycle = configure(
@@ -316,6 +349,10 @@ class AsyncClient(_ClientBase[AsyncDriver]):
             wait_timeout=wait_timeout,
             poll_interval=poll_interval,
             headers=headers,
+            max_response_bytes=max_response_bytes,
+            max_event_bytes=max_event_bytes,
+            max_download_bytes=max_download_bytes,
+            trusted_hosts=trusted_hosts,
         )
         self._driver = AsyncDriver(http_client or httpx.AsyncClient(), lifecycle)
         self.predictions = AsyncPredictions(self._driver)
@@ -357,7 +394,7 @@ class AsyncClient(_ClientBase[AsyncDriver]):
         Takes the same arguments as `generate_text`.
         """
         flow = self._generation("text", prompt, messages, model, version, input, stream=True)
-        return self._driver.iterate(flow)
+        return self._driver.iterate(flow, str)
 
     async def generate_image(
         self,
@@ -379,7 +416,7 @@ class AsyncClient(_ClientBase[AsyncDriver]):
         """
         flow = self._generation("image", prompt, messages, model, version, input)
         snapshot = await self._driver.run(flow)
-        return ImageResult(image_urls(snapshot), snapshot, afetch=self._driver.download)
+        return ImageResult(image_urls(snapshot), snapshot, afetch=async_fetch(self._driver))
 
     async def aclose(self) -> None:
         """Close the connections, unless the `http_client` was yours."""

@@ -4,24 +4,33 @@ from __future__ import annotations
 
 import os
 import platform
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import httpx
 
-from ._lifecycle import Lifecycle
+from ._body import ACCEPT_ENCODING
+from ._lifecycle import Lifecycle, Limits
 from ._logs import logger
 from ._protocols import Backend, WireProtocol
 from ._protocols.homepage import DEFAULT_BASE_URL, HomepageProtocol
 from ._protocols.official import DEFAULT_OFFICIAL_BASE_URL, OfficialProtocol
 from ._retry import RetryPolicy
+from ._untrusted import REPLICATE_HOSTS, Trust
 from ._version import __version__
 
-__all__ = ["DEFAULT_TIMEOUT", "DEFAULT_WAIT_TIMEOUT", "configure"]
+__all__ = [
+    "DEFAULT_LIMITS",
+    "DEFAULT_TIMEOUT",
+    "DEFAULT_WAIT_TIMEOUT",
+    "configure",
+]
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 """Per-request HTTP timeout: a short connect, a generous read."""
 DEFAULT_WAIT_TIMEOUT = 300.0
 """How long `wait()` and `generate_*()` wait for a prediction, in seconds."""
+DEFAULT_LIMITS = Limits(response=16 * 1024 * 1024, event=1024 * 1024, download=256 * 1024 * 1024)
+"""The most a client holds of one answer (16 MiB), one stream event (1 MiB), one file (256 MiB)."""
 _CONNECT_TIMEOUT = 5.0
 
 
@@ -51,6 +60,10 @@ def configure(
     poll_interval: float,
     headers: Mapping[str, str] | None,
     http_client: httpx.Client | httpx.AsyncClient | None,
+    max_response_bytes: int = DEFAULT_LIMITS.response,
+    max_event_bytes: int = DEFAULT_LIMITS.event,
+    max_download_bytes: int = DEFAULT_LIMITS.download,
+    trusted_hosts: Iterable[str] | None = None,
 ) -> tuple[str, Lifecycle]:
     """Check a client's options, apply defaults, and build its lifecycle.
 
@@ -63,6 +76,11 @@ def configure(
         raise ValueError(f"max_retries must be 0 or more, not {max_retries}")
     if wait_timeout <= 0 or poll_interval <= 0:
         raise ValueError("wait_timeout and poll_interval must be positive numbers of seconds")
+    limits = Limits(max_response_bytes, max_event_bytes, max_download_bytes)
+    if min(limits.response, limits.event, limits.download) <= 0:
+        raise ValueError("max_response_bytes, max_event_bytes and max_download_bytes must be > 0")
+    if isinstance(trusted_hosts, str):
+        raise TypeError("trusted_hosts takes a list of host names, such as ['*.example.com']")
     if backend not in (None, "homepage", "official"):
         raise ValueError(f"backend must be 'homepage' or 'official', not {backend!r}")
     token = api_token or os.environ.get("REPLICATE_API_TOKEN") or None
@@ -70,7 +88,13 @@ def configure(
         backend = "official" if token else "homepage"
     default_url = DEFAULT_OFFICIAL_BASE_URL if backend == "official" else DEFAULT_BASE_URL
     base_url = base_url or os.environ.get("REPLICATEHOME_BASE_URL") or default_url
-    merged = httpx.Headers({"User-Agent": _user_agent(), "Accept": "application/json"})
+    merged = httpx.Headers(
+        {
+            "User-Agent": _user_agent(),
+            "Accept": "application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,
+        }
+    )
     merged.update(headers or {})
     protocol: WireProtocol
     if backend == "official":
@@ -79,7 +103,12 @@ def configure(
                 "The official backend needs an API token: pass api_token= or set "
                 "REPLICATE_API_TOKEN."
             )
-        protocol = OfficialProtocol(base_url, merged, token)
+        if trusted_hosts is None:
+            # Replicate's own stream hosts, only when talking to Replicate itself.
+            trusted_hosts = (
+                REPLICATE_HOSTS if base_url.rstrip("/") == DEFAULT_OFFICIAL_BASE_URL else ()
+            )
+        protocol = OfficialProtocol(base_url, merged, token, Trust.of(base_url, trusted_hosts))
     else:
         protocol = HomepageProtocol(base_url, merged)
     logger.info("Using the %s backend at %s", backend, base_url)
@@ -88,5 +117,6 @@ def configure(
         RetryPolicy(max_retries=max_retries, poll_interval=poll_interval),
         _http_timeout(timeout, http_client),
         wait_timeout,
+        limits,
     )
     return base_url, lifecycle

@@ -1,11 +1,13 @@
 """The two thin drivers that run lifecycle flows: one blocking, one asyncio.
 
-They are the only code that performs I/O: they send what a flow asks to send, read the streamed
-response it opened, and sleep when it asks to sleep. Everything else lives in `_lifecycle.py`.
+They are the only code that performs I/O: they send what a flow asks to send, read the raw
+chunks of the response it opened, and sleep when it asks to sleep, never past a step's deadline.
+Everything else (redirects, decoding, caps, retries) lives in `_lifecycle.py`.
 """
 
 from __future__ import annotations
 
+import asyncio
 from asyncio import sleep as async_sleep
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import aclosing, closing
@@ -15,21 +17,40 @@ from typing import TypeVar
 import httpx
 
 from ._lifecycle import Close, Emit, Finished, Flow, Lifecycle, Read, Reply, Send, resume
+from ._transport import deadline_scope
 
 __all__ = ["AsyncDriver", "SyncDriver"]
 
 T = TypeVar("T")
+C = TypeVar("C", str, bytes)
+
+
+def _raw(response: httpx.Response) -> Iterator[bytes]:
+    # A transport that built its response from bytes (httpx.MockTransport) has read it already.
+    return iter((response.content,)) if response.is_stream_consumed else response.iter_raw()
+
+
+async def _araw(response: httpx.Response) -> AsyncIterator[bytes]:
+    if response.is_stream_consumed:
+        yield response.content
+    else:
+        async for chunk in response.aiter_raw():
+            yield chunk
 
 
 class SyncDriver:
-    """Runs flows with a blocking `httpx.Client` and `time.sleep`."""
+    """Runs flows with a blocking `httpx.Client` and `time.sleep`.
+
+    A client from `sync_http_client` ends every socket read at the step's deadline; any other
+    client ends them at its own timeouts, which the flow has cut to the time left.
+    """
 
     def __init__(self, http: httpx.Client, lifecycle: Lifecycle) -> None:
         self.http = http
         self.lifecycle = lifecycle
 
-    def _steps(self, flow: Flow[T]) -> Iterator[str | Finished[T]]:
-        opened: httpx.Response | None = None  # the one streamed response a flow may hold
+    def _steps(self, flow: Flow[T]) -> Iterator[str | bytes | Finished[T]]:
+        opened: httpx.Response | None = None  # the one response a flow holds open
         chunks: Iterator[bytes] = iter(())
         try:
             with closing(flow):
@@ -38,18 +59,23 @@ class SyncDriver:
                     outcome = None
                     try:
                         if isinstance(step, Send):
-                            outcome = self.http.send(
-                                step.request, stream=step.stream, follow_redirects=True
-                            )
-                            if step.stream:
-                                opened, chunks = outcome, outcome.iter_bytes()
+                            if opened is not None:
+                                opened.close()
+                                opened = None
+                            with deadline_scope(step.deadline.remaining()):
+                                opened = self.http.send(
+                                    step.request, stream=True, follow_redirects=False
+                                )
+                            outcome, chunks = opened, _raw(opened)
                         elif isinstance(step, Read):
-                            outcome = next(chunks, b"")
+                            with deadline_scope(step.deadline.remaining()):
+                                outcome = next(chunks, b"")
                         elif isinstance(step, Close):
                             if opened is not None:
                                 opened.close()
+                                opened = None
                         elif isinstance(step, Emit):
-                            yield step.text
+                            yield step.chunk
                         else:
                             sleep(step.seconds)
                     except httpx.HTTPError as exc:
@@ -66,26 +92,25 @@ class SyncDriver:
                 return item.value
         raise AssertionError("unreachable: every flow ends with Finished")
 
-    def iterate(self, flow: Flow[object]) -> Iterator[str]:
-        """Run `flow`, yielding the text it emits as it emits it."""
+    def iterate(self, flow: Flow[object], kind: type[C]) -> Iterator[C]:
+        """Run `flow`, yielding the chunks of type `kind` it emits as it emits them."""
         for item in self._steps(flow):
-            if isinstance(item, str):
+            if isinstance(item, kind):
                 yield item
-
-    def download(self, url: str) -> bytes:
-        """Fetch an output file, within the client's wait timeout."""
-        return self.run(self.lifecycle.download(url, self.lifecycle.deadline()))
 
 
 class AsyncDriver:
-    """Runs flows with an `httpx.AsyncClient` and `asyncio.sleep`."""
+    """Runs flows with an `httpx.AsyncClient` and `asyncio.sleep`.
+
+    Each send and read runs under `asyncio.timeout` until the step's deadline.
+    """
 
     def __init__(self, http: httpx.AsyncClient, lifecycle: Lifecycle) -> None:
         self.http = http
         self.lifecycle = lifecycle
 
-    async def _steps(self, flow: Flow[T]) -> AsyncGenerator[str | Finished[T], None]:
-        opened: httpx.Response | None = None  # the one streamed response a flow may hold
+    async def _steps(self, flow: Flow[T]) -> AsyncGenerator[str | bytes | Finished[T], None]:
+        opened: httpx.Response | None = None  # the one response a flow holds open
         chunks: AsyncIterator[bytes] | None = None
         try:
             with closing(flow):
@@ -94,22 +119,35 @@ class AsyncDriver:
                     outcome = None
                     try:
                         if isinstance(step, Send):
-                            outcome = await self.http.send(
-                                step.request, stream=step.stream, follow_redirects=True
-                            )
-                            if step.stream:
-                                opened, chunks = outcome, outcome.aiter_bytes()
+                            if opened is not None:
+                                await opened.aclose()
+                                opened = None
+                            async with asyncio.timeout(step.deadline.remaining()):
+                                opened = await self.http.send(
+                                    step.request, stream=True, follow_redirects=False
+                                )
+                            outcome, chunks = opened, _araw(opened)
                         elif isinstance(step, Read):
-                            outcome = await anext(chunks, b"") if chunks is not None else b""
+                            if chunks is None:
+                                raise RuntimeError("a Read step before any Send")
+                            async with asyncio.timeout(step.deadline.remaining()):
+                                outcome = await anext(chunks, b"")
                         elif isinstance(step, Close):
                             if opened is not None:
                                 await opened.aclose()
+                                opened = None
                         elif isinstance(step, Emit):
-                            yield step.text
+                            yield step.chunk
                         else:
                             await async_sleep(step.seconds)
                     except httpx.HTTPError as exc:
                         outcome = exc
+                    except TimeoutError:
+                        # The deadline, not the server: report it as httpx would a timeout.
+                        request = step.request if isinstance(step, Send) else None
+                        if request is None and opened is not None:
+                            request = opened.request
+                        outcome = httpx.ReadTimeout("the call's deadline passed", request=request)
                 yield step
         finally:
             if opened is not None:
@@ -123,13 +161,9 @@ class AsyncDriver:
                     return item.value
         raise AssertionError("unreachable: every flow ends with Finished")
 
-    async def iterate(self, flow: Flow[object]) -> AsyncIterator[str]:
-        """Run `flow`, yielding the text it emits as it emits it."""
+    async def iterate(self, flow: Flow[object], kind: type[C]) -> AsyncIterator[C]:
+        """Run `flow`, yielding the chunks of type `kind` it emits as it emits them."""
         async with aclosing(self._steps(flow)) as steps:
             async for item in steps:
-                if isinstance(item, str):
+                if isinstance(item, kind):
                     yield item
-
-    async def download(self, url: str) -> bytes:
-        """Fetch an output file, within the client's wait timeout."""
-        return await self.run(self.lifecycle.download(url, self.lifecycle.deadline()))

@@ -1,10 +1,11 @@
 """The prediction lifecycle, written once, as sans-I/O generators.
 
-A flow is a generator that yields steps: `Send` a request, `Read` the next chunk of a streamed
-response, `Close` it, `Sleep`, or `Emit` a chunk of text. The driver answers each `Send` with
-the response and each `Read` with bytes (``b""`` at the end), or throws the transport error in
-at the `yield`. Flows build requests, decode answers, and decide (through tenacity) when to
-retry and when to poll; `Client` and `AsyncClient` only send, read and sleep (`_drivers.py`).
+A flow is a generator that yields steps: `Send` a request, `Read` the next raw chunk of its
+answer, `Close` it, `Sleep`, or `Emit` a chunk of text or bytes to the caller. The driver answers
+each `Send` with the response (body unread) and each `Read` with bytes (``b""`` at the end), or
+throws the transport error in at the `yield`. Flows build requests, follow redirects, decode and
+cap bodies, and decide (through tenacity) when to retry and when to poll; `Client` and
+`AsyncClient` only send, read and sleep (`_drivers.py`), and never past the step's deadline.
 
     create (holding with Prefer: wait where the backend can)
       └─▶ follow the event stream, if there is one, else poll with back-off
@@ -14,22 +15,25 @@ retry and when to poll; `Client` and `AsyncClient` only send, read and sleep (`_
 from __future__ import annotations
 
 import base64
+import binascii
 import math
 import time
 import urllib.parse
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeAlias, TypeVar, cast
+from typing import Final, Generic, TypeAlias, TypeVar, cast
 
 import httpx
 import tenacity
 
+from ._body import BodyDecoder
 from ._logs import logger, redact
 from ._models import PredictionSnapshot, PredictionStatus
 from ._protocols import WireProtocol
-from ._protocols.sse import SSEDecoder
+from ._protocols.sse import EventTooLargeError, SSEDecoder
 from ._responses import error_for_status
 from ._retry import Deadline, RetryPolicy
+from ._untrusted import is_image, parse_url
 from .catalog import Kind, ModelSpec
 from .errors import (
     APIConnectionError,
@@ -39,6 +43,8 @@ from .errors import (
     PredictionDataRemovedError,
     PredictionFailedError,
     PredictionTimeoutError,
+    ResponseTooLargeError,
+    ResponseValidationError,
 )
 from .prompts import Message, build_prompt
 from .results import text_of
@@ -49,6 +55,7 @@ __all__ = [
     "Finished",
     "Flow",
     "Lifecycle",
+    "Limits",
     "Read",
     "Send",
     "Sleep",
@@ -59,26 +66,38 @@ __all__ = [
 
 T = TypeVar("T")
 
+MAX_REDIRECTS: Final = 5
+_REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
+_ERROR_BODY: Final = 64 * 1024
+"""How much of an error answer is read, for its message: the status says enough."""
+_IMAGE_HEAD: Final = 16
+"""How many bytes of a download tell whether it is an image."""
+
 
 @dataclass(frozen=True, slots=True)
 class Send:
-    """Send this request and resume the flow with the response.
+    """Send this request and resume the flow with the response, its body unread.
 
-    With `stream`, the body is left unread: the flow reads it with `Read` and ends with `Close`.
+    The flow reads the body with `Read` and ends with `Close`. The driver gives up at `deadline`.
     """
 
     request: httpx.Request
-    stream: bool = False
+    deadline: Deadline
 
 
 @dataclass(frozen=True, slots=True)
 class Read:
-    """Resume the flow with the next chunk of the open streamed response (``b""`` at its end)."""
+    """Resume the flow with the next raw chunk of the open response (``b""`` at its end).
+
+    The driver gives up at `deadline`.
+    """
+
+    deadline: Deadline
 
 
 @dataclass(frozen=True, slots=True)
 class Close:
-    """Close the open streamed response, then resume the flow."""
+    """Close the open response, then resume the flow."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,9 +109,9 @@ class Sleep:
 
 @dataclass(frozen=True, slots=True)
 class Emit:
-    """Hand this chunk of text to the caller (streaming only), then resume the flow."""
+    """Hand this chunk of text (a stream) or bytes (a download) to the caller, then resume."""
 
-    text: str
+    chunk: str | bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,11 +121,26 @@ class Finished(Generic[T]):
     value: T
 
 
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How much of what a server sends the client holds at most.
+
+    Attributes:
+        response: bytes of one decoded answer, and of a prediction's streamed text.
+        event: characters of one line, or of one event, of an event stream.
+        download: bytes of one output file.
+    """
+
+    response: int
+    event: int
+    download: int
+
+
 Step: TypeAlias = Send | Read | Close | Sleep | Emit
 Reply: TypeAlias = httpx.Response | bytes | None
 Flow: TypeAlias = Generator[Step, Reply, T]
 
-_READ, _CLOSE = Read(), Close()
+_CLOSE = Close()
 
 
 def resume(flow: Flow[T], outcome: Reply | httpx.HTTPError) -> Step | Finished[T]:
@@ -119,24 +153,55 @@ def resume(flow: Flow[T], outcome: Reply | httpx.HTTPError) -> Step | Finished[T
         return Finished(cast(T, stop.value))
 
 
-@dataclass(slots=True)
 class Tracked:
-    """The latest snapshot of one prediction, updated in place while a flow follows it."""
+    """The latest snapshot of one prediction, kept current while a flow follows it.
 
-    snapshot: PredictionSnapshot
+    Text that arrives on an event stream is gathered as chunks and folded into the snapshot
+    only when it is read, so following a long stream costs time in proportion to its length.
+    """
+
+    def __init__(self, snapshot: PredictionSnapshot) -> None:
+        self._snapshot = snapshot
+        self._chunks: list[str] = []
+
+    @property
+    def snapshot(self) -> PredictionSnapshot:
+        """The prediction as last described, by a poll or by its event stream."""
+        if self._chunks:
+            # The stream is the server describing the prediction too: status and output.
+            old = self._snapshot.output if isinstance(self._snapshot.output, list) else []
+            self._snapshot = self._snapshot.model_copy(
+                update={"status": PredictionStatus.PROCESSING, "output": [*old, *self._chunks]}
+            )
+            self._chunks = []
+        return self._snapshot
+
+    @snapshot.setter
+    def snapshot(self, snapshot: PredictionSnapshot) -> None:
+        self._snapshot, self._chunks = snapshot, []
+
+    def add_text(self, chunk: str) -> None:
+        """Record a chunk of output that the event stream sent."""
+        self._chunks.append(chunk)
 
 
 class _TextProgress:
     """How much of a growing text output the caller has already been given."""
 
     def __init__(self) -> None:
-        self.sent = 0
+        self._sent = 0
 
     def new_text(self, prediction: PredictionSnapshot) -> str:
+        """The text of `prediction` the caller has not had yet, counted as given."""
         if prediction.output is None:
             return ""
-        chunk = text_of(prediction)[self.sent :]
-        self.sent += len(chunk)
+        chunk = text_of(prediction)[self._sent :]
+        self._sent += len(chunk)
+        return chunk
+
+    def given(self, chunk: str) -> str:
+        """`chunk`, which the event stream sent, counted as given."""
+        self._sent += len(chunk)
         return chunk
 
 
@@ -153,19 +218,38 @@ def _clamp(timeout: httpx.Timeout, limit: float, read_at_least: float) -> httpx.
     )
 
 
-def _with_chunk(snapshot: PredictionSnapshot, chunk: str) -> PredictionSnapshot:
-    # The stream is the server describing the prediction too: keep status and output current.
-    output = snapshot.output if isinstance(snapshot.output, list) else []
-    return snapshot.model_copy(
-        update={"status": PredictionStatus.PROCESSING, "output": [*output, chunk]}
+def _transport_error(request: httpx.Request, exc: httpx.HTTPError) -> APIError:
+    if isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(
+            f"{request.method} {request.url} timed out: {type(exc).__name__}", request=request
+        )
+    return APIConnectionError(
+        f"{request.method} {request.url} failed: {exc or type(exc).__name__}", request=request
+    )
+
+
+def _complete(response: httpx.Response, body: bytes) -> httpx.Response:
+    """`response` with its decoded `body` in place, as the error and decoding code expect it."""
+    headers = [(k, v) for k, v in response.headers.raw if k.lower() != b"content-encoding"]
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=body,
+        request=response.request,
+        extensions=response.extensions,
     )
 
 
 def _data_uri(url: str) -> bytes:
-    header, _, payload = url.partition(",")
-    if header.endswith(";base64"):
-        return base64.b64decode(payload)
-    return urllib.parse.unquote_to_bytes(payload)
+    header, comma, payload = url.partition(",")
+    if not comma:
+        raise ValueError("a data: URI without a comma")
+    try:
+        if header.endswith(";base64"):
+            return base64.b64decode(payload)
+        return urllib.parse.unquote_to_bytes(payload)
+    except (binascii.Error, ValueError, UnicodeError) as exc:
+        raise ValueError(f"a data: URI that does not decode ({exc})") from exc
 
 
 def outcome(snapshot: PredictionSnapshot, deadline: Deadline) -> PredictionSnapshot:
@@ -182,7 +266,7 @@ def outcome(snapshot: PredictionSnapshot, deadline: Deadline) -> PredictionSnaps
 
 
 class Lifecycle:
-    """The flows of a prediction against one backend, with one retry policy and timeout."""
+    """The flows of a prediction against one backend, with one retry policy, timeout and limits."""
 
     def __init__(
         self,
@@ -190,12 +274,14 @@ class Lifecycle:
         policy: RetryPolicy,
         timeout: httpx.Timeout,
         wait_timeout: float,
+        limits: Limits,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.protocol = protocol
         self.policy = policy
         self.timeout = timeout
         self.wait_timeout = wait_timeout
+        self.limits = limits
         self.clock = clock
 
     def deadline(self, timeout: float | None = None) -> Deadline:
@@ -224,38 +310,142 @@ class Lifecycle:
             )
         return spec, {"prompt": build_prompt(kind, prompt, messages), **input}
 
-    def send(
-        self,
-        request: httpx.Request,
-        deadline: Deadline,
-        *,
-        stream: bool = False,
-        read_at_least: float = 0.0,
+    # --- one exchange: send, follow redirects, read within the deadline and the caps --------
+
+    def _open(
+        self, request: httpx.Request, deadline: Deadline, read_at_least: float = 0.0
     ) -> Flow[httpx.Response]:
-        """Send once and return a 2xx response; raise the typed error for anything else."""
-        timeout = _clamp(self.timeout, deadline.remaining(), read_at_least)
-        request.extensions["timeout"] = timeout.as_dict()
-        logger.debug("%s %s headers=%s", request.method, request.url, redact(request.headers))
+        """Send `request`, following redirects; return the last response with its body unread."""
+        redirects = 0
+        while True:
+            if deadline.expired:
+                # Nothing is sent once the caller's time is up: its answer could not be read.
+                raise APITimeoutError(
+                    f"{request.method} {request.url} was not sent: the deadline has passed",
+                    request=request,
+                )
+            timeout = _clamp(self.timeout, deadline.remaining(), read_at_least)
+            request.extensions["timeout"] = timeout.as_dict()
+            logger.debug("%s %s headers=%s", request.method, request.url, redact(request.headers))
+            try:
+                response = yield Send(request, deadline)
+            except httpx.HTTPError as exc:
+                raise _transport_error(request, exc) from exc
+            if not isinstance(response, httpx.Response):
+                raise RuntimeError("the driver resumed a Send step without a response")
+            logger.debug("%s %s -> %d", request.method, request.url, response.status_code)
+            if response.status_code not in _REDIRECTS or "location" not in response.headers:
+                return response
+            yield _CLOSE
+            if redirects == MAX_REDIRECTS:
+                raise ResponseValidationError(
+                    f"{request.method} {request.url} redirected more than {MAX_REDIRECTS} times",
+                    response=response,
+                    body="",
+                )
+            redirects += 1
+            request = self._redirected(request, response)
+
+    def _redirected(self, request: httpx.Request, response: httpx.Response) -> httpx.Request:
+        """The request that follows `response`'s redirect, carrying credentials only if trusted."""
         try:
-            response = yield Send(request, stream)
-        except httpx.TimeoutException as exc:
+            url = parse_url(response.headers["location"], base=request.url)
+        except ValueError as exc:
+            raise ResponseValidationError(
+                f"{request.method} {request.url} redirected to an invalid location: {exc}",
+                response=response,
+                body="",
+            ) from exc
+        headers = httpx.Headers(request.headers)
+        del headers["Host"]
+        method, content = request.method, request.content
+        if (response.status_code == 303 and method != "HEAD") or (
+            response.status_code in (301, 302) and method == "POST"
+        ):
+            method, content = "GET", b""
+            for name in ("Content-Length", "Content-Type", "Transfer-Encoding"):
+                headers.pop(name, None)
+        if not self.protocol.trusts(url):
+            headers.pop("Authorization", None)
+            headers.pop("Cookie", None)
+        return httpx.Request(method, url, headers=headers, content=content or None)
+
+    def _chunk(self, response: httpx.Response, deadline: Deadline) -> Flow[bytes]:
+        """The next raw chunk of `response`'s body, ``b""`` at its end."""
+        request = response.request
+        if deadline.expired:
             raise APITimeoutError(
-                f"{request.method} {request.url} timed out: {type(exc).__name__}", request=request
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise APIConnectionError(
-                f"{request.method} {request.url} failed: {exc or type(exc).__name__}",
+                f"{request.method} {request.url}: the deadline passed while reading the answer",
                 request=request,
-            ) from exc
-        if not isinstance(response, httpx.Response):
-            raise RuntimeError("the driver resumed a Send step without a response")
-        logger.debug("%s %s -> %d", request.method, request.url, response.status_code)
-        if response.is_error:
-            if stream:  # its body is unread; the status says enough
-                yield _CLOSE
-                response = httpx.Response(response.status_code, request=request)
-            raise error_for_status(response)
-        return response
+            )
+        try:
+            chunk = yield Read(deadline)
+        except httpx.HTTPError as exc:
+            raise _transport_error(request, exc) from exc
+        if not isinstance(chunk, bytes):
+            raise RuntimeError("the driver resumed a Read step without bytes")
+        return chunk
+
+    def _read(
+        self, response: httpx.Response, deadline: Deadline, cap: int, *, truncate: bool = False
+    ) -> Flow[bytes]:
+        """`response`'s decoded body: at most `cap` bytes, cut there with `truncate`."""
+        decoder = BodyDecoder(response, None if truncate else cap)
+        pieces: list[bytes] = []
+        while decoder.size < cap or not truncate:
+            chunk = yield from self._chunk(response, deadline)
+            pieces.extend(decoder.feed(chunk))
+            if not chunk:
+                break
+        return b"".join(pieces)[:cap]
+
+    def _open_ok(
+        self, request: httpx.Request, deadline: Deadline, read_at_least: float = 0.0
+    ) -> Flow[httpx.Response]:
+        """`_open`, returning a 2xx response; raise the typed error for anything else."""
+        response = yield from self._open(request, deadline, read_at_least)
+        if response.is_success:
+            return response
+        try:
+            # The status says enough: a little of the body is for the message.
+            body = yield from self._read(response, deadline, _ERROR_BODY, truncate=True)
+        except ResponseValidationError:
+            body = b""
+        yield _CLOSE
+        raise error_for_status(_complete(response, body))
+
+    def _exchange(
+        self, request: httpx.Request, deadline: Deadline, read_at_least: float = 0.0
+    ) -> Flow[httpx.Response]:
+        response = yield from self._open_ok(request, deadline, read_at_least)
+        body = yield from self._read(response, deadline, self.limits.response)
+        yield _CLOSE
+        return _complete(response, body)
+
+    def _retried(
+        self, attempt: Callable[[], Flow[T]], deadline: Deadline, *, idempotent: bool
+    ) -> Flow[T]:
+        """Run the flow that `attempt` makes, again as the policy says for this kind of request."""
+        retrying = self.policy.requests(deadline, idempotent=idempotent)
+        retrying.begin()
+        state = tenacity.RetryCallState(retrying, None, (), {})
+        failure: APIError | None = None
+        while True:
+            action = retrying.iter(state)
+            if isinstance(action, tenacity.DoAttempt):
+                if failure is not None and deadline.expired:
+                    # Too late to send again: the last answer, such as a 429, says what happened.
+                    raise failure
+                try:
+                    state.set_result((yield from attempt()))
+                except APIError as exc:
+                    failure = exc
+                    state.set_exception((type(exc), exc, exc.__traceback__))
+            elif isinstance(action, tenacity.DoSleep):
+                state.prepare_for_next_attempt()
+                yield Sleep(float(action))
+            else:
+                return cast(T, action)
 
     def request(
         self,
@@ -265,23 +455,16 @@ class Lifecycle:
         idempotent: bool,
         read_at_least: float = 0.0,
     ) -> Flow[httpx.Response]:
-        """`send`, retried as the policy says for this kind of request."""
-        retrying = self.policy.requests(deadline, idempotent=idempotent)
-        retrying.begin()
-        state = tenacity.RetryCallState(retrying, None, (), {})
-        while True:
-            action = retrying.iter(state)
-            if isinstance(action, tenacity.DoAttempt):
-                try:
-                    response = yield from self.send(request, deadline, read_at_least=read_at_least)
-                    state.set_result(response)
-                except APIError as exc:
-                    state.set_exception((type(exc), exc, exc.__traceback__))
-            elif isinstance(action, tenacity.DoSleep):
-                state.prepare_for_next_attempt()
-                yield Sleep(float(action))
-            else:
-                return cast(httpx.Response, action)
+        """Send `request` and return its 2xx answer, read whole; retried as the policy says."""
+        return (
+            yield from self._retried(
+                lambda: self._exchange(request, deadline, read_at_least),
+                deadline,
+                idempotent=idempotent,
+            )
+        )
+
+    # --- the prediction's flows -----------------------------------------------------------------
 
     def create(
         self,
@@ -317,13 +500,52 @@ class Lifecycle:
         response = yield from self.request(request, deadline, idempotent=True)
         return self.protocol.read_prediction(response)
 
-    def download(self, url: str, deadline: Deadline) -> Flow[bytes]:
-        """Fetch an output file; a ``data:`` URI is decoded without a request."""
+    def download(self, url: str, deadline: Deadline, *, image: bool = False) -> Flow[None]:
+        """Fetch an output file, emitting its bytes as they arrive; decode a ``data:`` URI.
+
+        With `image`, a file that does not start like an image is refused before any of it is
+        emitted. Opening the download is retried; a transfer that breaks half way is not, as
+        its first bytes may already be written.
+        """
+        checker = _ImageCheck(url) if image else None
         if url.startswith("data:"):
-            return _data_uri(url)
-        request = self.protocol.download_request(url)
-        response = yield from self.request(request, deadline, idempotent=True)
-        return response.content
+            try:
+                data = _data_uri(url)
+            except ValueError as exc:
+                raise ResponseValidationError(
+                    f"An output URL is {exc}", response=None, body=url[:200]
+                ) from exc
+            if len(data) > self.limits.download:
+                raise ResponseTooLargeError(
+                    f"An output data: URI holds {len(data):,} bytes, more than the limit of "
+                    f"{self.limits.download:,}; raise max_download_bytes if it is expected.",
+                    request=None,
+                    limit=self.limits.download,
+                )
+            yield Emit(checker.whole(data) if checker is not None else data)
+            return
+        try:
+            request = self.protocol.download_request(url)
+        except ValueError as exc:
+            raise ResponseValidationError(
+                f"An output URL is not one to fetch: {exc}", response=None, body=url[:200]
+            ) from exc
+        response = yield from self._retried(
+            lambda: self._open_ok(request, deadline), deadline, idempotent=True
+        )
+        decoder = BodyDecoder(response, self.limits.download)
+        while True:
+            chunk = yield from self._chunk(response, deadline)
+            for piece in decoder.feed(chunk):
+                if checker is not None:
+                    piece = checker.feed(piece)
+                if piece:
+                    yield Emit(piece)
+            if not chunk:
+                break
+        if checker is not None and (rest := checker.whole(b"")):
+            yield Emit(rest)
+        yield _CLOSE
 
     def _follow_stream(
         self,
@@ -334,33 +556,53 @@ class Lifecycle:
     ) -> Flow[None]:
         """Read the prediction's event stream (`request`) until it says the prediction is done.
 
-        Output events update `tracked` as they come. Any failure of the stream just ends it
-        early: the caller then polls instead.
+        Output events update `tracked` as they come. A stream that fails or times out just ends
+        early: the caller then polls, or reports the timeout. One that sends more than the
+        limits raises `ResponseTooLargeError`.
         """
+        prediction_id = tracked.snapshot.id
         try:
-            yield from self.send(request, deadline, stream=True)
+            response = yield from self._open_ok(request, deadline)
         except APIError as exc:
-            logger.info("No event stream for %s (%s); polling", tracked.snapshot.id, exc)
+            logger.info("No event stream for %s (%s); polling", prediction_id, exc)
             return
-        decoder = SSEDecoder()
+        body = BodyDecoder(response, None)  # each event is capped instead, and the text in all
+        events = SSEDecoder(max_line=self.limits.event, max_event=self.limits.event)
+        text = 0
         try:
             while True:
-                chunk = yield _READ
-                if not isinstance(chunk, bytes):
-                    raise RuntimeError("the driver resumed a Read step without bytes")
-                for event in decoder.feed(chunk) if chunk else decoder.end():
-                    if event.event in ("done", "error"):
-                        yield _CLOSE
-                        return
-                    if event.event == "output" and event.data:
-                        tracked.snapshot = _with_chunk(tracked.snapshot, event.data)
-                        if progress is not None:
-                            progress.sent += len(event.data)
-                            yield Emit(event.data)
+                chunk = yield from self._chunk(response, deadline)
+                for piece in body.feed(chunk):
+                    for event in events.feed(piece):
+                        if event.event in ("done", "error"):
+                            yield _CLOSE
+                            return
+                        if event.event == "output" and event.data:
+                            text += len(event.data)
+                            if text > self.limits.response:
+                                raise ResponseTooLargeError(
+                                    f"The event stream of {prediction_id} sent more text than "
+                                    f"the limit of {self.limits.response:,}; raise "
+                                    "max_response_bytes if it is expected.",
+                                    request=request,
+                                    limit=self.limits.response,
+                                )
+                            tracked.add_text(event.data)
+                            if progress is not None:
+                                yield Emit(progress.given(event.data))
                 if not chunk:
                     break
-        except httpx.HTTPError as exc:
-            logger.info("Event stream of %s broke (%r); polling", tracked.snapshot.id, exc)
+        except EventTooLargeError as exc:
+            raise ResponseTooLargeError(
+                f"The event stream of {prediction_id} sent {exc}; raise max_event_bytes if it is "
+                "expected.",
+                request=request,
+                limit=self.limits.event,
+            ) from exc
+        except ResponseTooLargeError:
+            raise
+        except APIError as exc:
+            logger.info("Event stream of %s broke (%s); polling", prediction_id, exc)
         yield _CLOSE
 
     def wait(
@@ -434,3 +676,35 @@ class Lifecycle:
         """
         tracked = Tracked((yield from self.create(spec, input, deadline, hold=not stream)))
         return (yield from self.wait(tracked, deadline, stream=stream))
+
+
+class _ImageCheck:
+    """Holds back the first bytes of a download until they show it is an image."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._head: bytes | None = b""  # None once checked
+
+    def feed(self, piece: bytes) -> bytes:
+        """What of `piece` may be emitted now."""
+        if self._head is None:
+            return piece
+        self._head += piece
+        if len(self._head) < _IMAGE_HEAD:
+            return b""
+        return self.whole(b"")
+
+    def whole(self, rest: bytes) -> bytes:
+        """Everything held back plus `rest`, once checked; at the end of the file, the check."""
+        if self._head is None:
+            return rest
+        head, self._head = self._head + rest, None
+        if not is_image(head[:_IMAGE_HEAD]):
+            shown = self._url if len(self._url) <= 120 else self._url[:117] + "..."
+            raise ResponseValidationError(
+                f"The output at {shown} is not an image (it starts {head[:8]!r}); "
+                "nothing was written.",
+                response=None,
+                body="",
+            )
+        return head

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, JsonValue, field_validator
+from pydantic import BaseModel, ConfigDict, JsonValue, StringConstraints, field_validator
+
+from ._untrusted import PREDICTION_ID_PATTERN
 
 __all__ = ["PredictionMetrics", "PredictionSnapshot", "PredictionStatus", "PredictionUrls"]
 
@@ -69,9 +72,11 @@ class PredictionSnapshot(_Lenient):
     """A prediction as the server last described it. Immutable; unknown fields are kept.
 
     Only `id` is guaranteed; a missing `status` means the server has only just accepted it.
+    The id goes into the URLs of later requests, so one that could change their meaning (a
+    slash, a dot, a control character, more than 100 characters) is refused.
     """
 
-    id: str
+    id: Annotated[str, StringConstraints(pattern=PREDICTION_ID_PATTERN)]
     status: PredictionStatus = PredictionStatus.STARTING
     model: str | None = None
     version: str | None = None

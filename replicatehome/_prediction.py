@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 from typing import Generic, Self, TypeVar, cast
 
@@ -13,14 +13,36 @@ from ._lifecycle import Flow, Lifecycle, Tracked, outcome
 from ._models import PredictionMetrics, PredictionSnapshot, PredictionStatus, PredictionUrls
 from .catalog import Kind
 from .errors import PredictionNotFinishedError
-from .results import ImageResult, TextResult, build_result
+from .results import AsyncFetch, Fetch, ImageResult, TextResult, build_result
 
-__all__ = ["AsyncPrediction", "Prediction", "PredictionResult"]
+__all__ = ["AsyncPrediction", "Prediction", "PredictionResult", "async_fetch", "sync_fetch"]
 
 PredictionResult = TextResult | ImageResult
 """Any typed result: what a prediction of a model outside the catalog produces."""
 
 R_co = TypeVar("R_co", bound=PredictionResult, covariant=True)
+
+
+def sync_fetch(driver: SyncDriver) -> Fetch:
+    """How `ImageResult.read` and `save` download an image through `driver`."""
+
+    def fetch(url: str, timeout: float | None) -> Iterator[bytes]:
+        lifecycle = driver.lifecycle
+        flow = lifecycle.download(url, lifecycle.deadline(timeout), image=True)
+        return driver.iterate(flow, bytes)
+
+    return fetch
+
+
+def async_fetch(driver: AsyncDriver) -> AsyncFetch:
+    """How `ImageResult.aread` and `asave` download an image through `driver`."""
+
+    def fetch(url: str, timeout: float | None) -> AsyncIterator[bytes]:
+        lifecycle = driver.lifecycle
+        flow = lifecycle.download(url, lifecycle.deadline(timeout), image=True)
+        return driver.iterate(flow, bytes)
+
+    return fetch
 
 
 class _PredictionHandle(Generic[R_co]):
@@ -32,8 +54,8 @@ class _PredictionHandle(Generic[R_co]):
         snapshot: PredictionSnapshot,
         kind: Kind | None,
         *,
-        fetch: Callable[[str], bytes] | None = None,
-        afetch: Callable[[str], Awaitable[bytes]] | None = None,
+        fetch: Fetch | None = None,
+        afetch: AsyncFetch | None = None,
     ) -> None:
         self._lifecycle = lifecycle
         self._tracked = Tracked(snapshot)
@@ -153,7 +175,7 @@ class Prediction(_PredictionHandle[R_co]):
     """A prediction started or fetched by `Client`: a live handle on the server's state."""
 
     def __init__(self, driver: SyncDriver, snapshot: PredictionSnapshot, kind: Kind | None) -> None:
-        super().__init__(driver.lifecycle, snapshot, kind, fetch=driver.download)
+        super().__init__(driver.lifecycle, snapshot, kind, fetch=sync_fetch(driver))
         self._driver = driver
 
     def refresh(self) -> Self:
@@ -198,7 +220,7 @@ class Prediction(_PredictionHandle[R_co]):
         An image model's output is not text: for one, this yields nothing and just waits. Raises
         at the end as `wait` does if the prediction failed, was canceled, or timed out.
         """
-        return self._driver.iterate(self._stream_flow(timeout))
+        return self._driver.iterate(self._stream_flow(timeout), str)
 
 
 class AsyncPrediction(_PredictionHandle[R_co]):
@@ -207,7 +229,7 @@ class AsyncPrediction(_PredictionHandle[R_co]):
     def __init__(
         self, driver: AsyncDriver, snapshot: PredictionSnapshot, kind: Kind | None
     ) -> None:
-        super().__init__(driver.lifecycle, snapshot, kind, afetch=driver.download)
+        super().__init__(driver.lifecycle, snapshot, kind, afetch=async_fetch(driver))
         self._driver = driver
 
     async def refresh(self) -> Self:
@@ -252,4 +274,4 @@ class AsyncPrediction(_PredictionHandle[R_co]):
         An image model's output is not text: for one, this yields nothing and just waits. Raises
         at the end as `wait` does if the prediction failed, was canceled, or timed out.
         """
-        return self._driver.iterate(self._stream_flow(timeout))
+        return self._driver.iterate(self._stream_flow(timeout), str)

@@ -34,6 +34,7 @@ __all__ = [
     "PredictionTimeoutError",
     "RateLimitError",
     "ReplicateHomeError",
+    "ResponseTooLargeError",
     "ResponseValidationError",
     "UnknownModelError",
     "UnprocessableEntityError",
@@ -90,6 +91,21 @@ class ResponseValidationError(APIError):
         super().__init__(message, request=response.request if response is not None else None)
         self.response = response
         self.body = body
+
+
+class ResponseTooLargeError(APIError):
+    """An answer, an event of a stream, or a download is larger than the client's limit.
+
+    Reading stopped at the limit, so memory stays near it whatever the server sends. The limits
+    are client options: ``max_response_bytes``, ``max_event_bytes`` and ``max_download_bytes``.
+
+    Attributes:
+        limit: the limit that was passed, in bytes (characters for an event).
+    """
+
+    def __init__(self, message: str, *, request: httpx.Request | None, limit: int) -> None:
+        super().__init__(message, request=request)
+        self.limit = limit
 
 
 class APIStatusError(APIError):

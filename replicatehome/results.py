@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-import tempfile
-from collections.abc import Awaitable, Callable
+import secrets
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeAlias
 
 from ._models import PredictionSnapshot
 from .catalog import Kind, find
 from .errors import ResponseValidationError
 
-__all__ = ["ImageResult", "TextResult"]
+__all__ = ["AsyncFetch", "Fetch", "ImageResult", "TextResult"]
 
 _URL_PREFIXES = ("http://", "https://", "data:", "/")
 
@@ -31,11 +31,19 @@ class TextResult:
         return self.text
 
 
+Fetch: TypeAlias = Callable[[str, "float | None"], Iterator[bytes]]
+"""Downloads a URL within a timeout, as chunks of bytes: how a `Client` fetches."""
+AsyncFetch: TypeAlias = Callable[[str, "float | None"], AsyncIterator[bytes]]
+"""The same for an `AsyncClient`."""
+
+
 class ImageResult:
     """The images a prediction produced, as URLs, with ways to download them.
 
     Results from `Client` download with `read` and `save`; results from `AsyncClient` with
-    `aread` and `asave`. Downloads go through the client that made the result, with its retries.
+    `aread` and `asave`. Downloads go through the client that made the result, with its retries,
+    its size limit (``max_download_bytes``) and its ``wait_timeout`` unless you pass `timeout`.
+    A download that is not an image raises `ResponseValidationError`, and nothing is written.
     """
 
     __slots__ = ("_afetch", "_fetch", "prediction", "urls")
@@ -45,8 +53,8 @@ class ImageResult:
         urls: tuple[str, ...],
         prediction: PredictionSnapshot,
         *,
-        fetch: Callable[[str], bytes] | None = None,
-        afetch: Callable[[str], Awaitable[bytes]] | None = None,
+        fetch: Fetch | None = None,
+        afetch: AsyncFetch | None = None,
     ) -> None:
         self.urls = urls
         """Every image URL, in the server's order."""
@@ -66,41 +74,109 @@ class ImageResult:
     def __repr__(self) -> str:
         return f"ImageResult(urls={self.urls!r}, prediction_id={self.prediction.id!r})"
 
-    def read(self, index: int = 0) -> bytes:
-        """Download image `index` (the first by default) and return its bytes."""
+    def _chunks(self, index: int, timeout: float | None) -> Iterator[bytes]:
         if self._fetch is None:
             raise TypeError("This result came from AsyncClient: use `await result.aread()`.")
-        return self._fetch(self.urls[index])
+        return self._fetch(self.urls[index], timeout)
 
-    async def aread(self, index: int = 0) -> bytes:
-        """Download image `index` (the first by default) and return its bytes."""
+    def _achunks(self, index: int, timeout: float | None) -> AsyncIterator[bytes]:
         if self._afetch is None:
             raise TypeError("This result came from Client: use `result.read()`.")
-        return await self._afetch(self.urls[index])
+        return self._afetch(self.urls[index], timeout)
 
-    def save(self, path: str | os.PathLike[str], index: int = 0) -> Path:
-        """Download image `index` and write it to `path`; return the path written.
+    def read(self, index: int = 0, *, timeout: float | None = None) -> bytes:
+        """Download image `index` (the first by default) and return its bytes.
 
-        The file appears whole or not at all: a failed download leaves no partial file.
+        Args:
+            index: which image.
+            timeout: seconds the whole download may take; the client's ``wait_timeout``
+                by default.
         """
-        return _write_atomically(Path(path), self.read(index))
+        return b"".join(self._chunks(index, timeout))
 
-    async def asave(self, path: str | os.PathLike[str], index: int = 0) -> Path:
-        """Download image `index` and write it to `path` without blocking the event loop."""
-        data = await self.aread(index)
-        return await asyncio.to_thread(_write_atomically, Path(path), data)
+    async def aread(self, index: int = 0, *, timeout: float | None = None) -> bytes:
+        """Download image `index` (the first by default) and return its bytes."""
+        return b"".join([chunk async for chunk in self._achunks(index, timeout)])
+
+    def save(
+        self,
+        path: str | os.PathLike[str],
+        index: int = 0,
+        *,
+        timeout: float | None = None,
+        overwrite: bool = True,
+    ) -> Path:
+        """Download image `index` to `path` as it arrives; return the path written.
+
+        The file appears whole or not at all, with the usual permissions (your umask): a
+        failed download leaves no partial file.
+
+        Args:
+            path: the file to write.
+            index: which image.
+            timeout: seconds the whole download may take; the client's ``wait_timeout``
+                by default.
+            overwrite: with ``False``, raise `FileExistsError` rather than replace a file.
+        """
+        with _AtomicFile(Path(path), overwrite=overwrite) as file:
+            for chunk in self._chunks(index, timeout):
+                file.write(chunk)
+        return file.path
+
+    async def asave(
+        self,
+        path: str | os.PathLike[str],
+        index: int = 0,
+        *,
+        timeout: float | None = None,
+        overwrite: bool = True,
+    ) -> Path:
+        """Download image `index` to `path` as it arrives; see `save`."""
+        with _AtomicFile(Path(path), overwrite=overwrite) as file:
+            async for chunk in self._achunks(index, timeout):
+                # Chunks are at most 64 KiB: writing one to the page cache does not stall the loop.
+                file.write(chunk)
+        return file.path
 
 
-def _write_atomically(path: Path, data: bytes) -> Path:
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-    return path
+class _AtomicFile:
+    """A file written under a temporary name beside `path`, and put in place only when whole."""
+
+    def __init__(self, path: Path, *, overwrite: bool) -> None:
+        self.path = path
+        self._overwrite = overwrite
+        if not overwrite and path.exists():
+            raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+        self._temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.part")
+        # Not tempfile.mkstemp: its files are 0600, and an image should get the umask's mode.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        self._file = os.fdopen(os.open(self._temporary, flags, 0o666), "wb")
+
+    def write(self, data: bytes) -> None:
+        """Append `data`."""
+        self._file.write(data)
+
+    def __enter__(self) -> _AtomicFile:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        self._file.close()
+        try:
+            if exc_type is None:
+                self._commit()
+        finally:
+            self._temporary.unlink(missing_ok=True)
+
+    def _commit(self) -> None:
+        if self._overwrite:
+            os.replace(self._temporary, self.path)
+            return
+        try:
+            os.link(self._temporary, self.path)  # fails, atomically, if the name is taken
+        except FileExistsError:
+            raise FileExistsError(
+                f"{self.path} exists; pass overwrite=True to replace it"
+            ) from None
 
 
 def text_of(prediction: PredictionSnapshot) -> str:
@@ -125,7 +201,7 @@ def image_urls(prediction: PredictionSnapshot) -> tuple[str, ...]:
     candidates = [output] if isinstance(output, str) else output
     if isinstance(candidates, list) and candidates:
         urls = tuple(item for item in candidates if isinstance(item, str))
-        if len(urls) == len(candidates):
+        if len(urls) == len(candidates) and all(url.startswith(_URL_PREFIXES) for url in urls):
             return urls
     raise ResponseValidationError(
         f"Prediction {prediction.id} succeeded without image URLs in its output: "
@@ -152,8 +228,8 @@ def build_result(
     kind: Kind | None,
     prediction: PredictionSnapshot,
     *,
-    fetch: Callable[[str], bytes] | None = None,
-    afetch: Callable[[str], Awaitable[bytes]] | None = None,
+    fetch: Fetch | None = None,
+    afetch: AsyncFetch | None = None,
 ) -> TextResult | ImageResult:
     """The typed result of a succeeded prediction."""
     if (kind or kind_of(prediction)) == "image":

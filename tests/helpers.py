@@ -81,6 +81,10 @@ class FakeClock:
         return self.now
 
 
+PNG = b"\x89PNG\r\n\x1a\n"
+"""The signature every PNG file starts with: downloads of images must start like one."""
+
+
 def prediction(
     status: str = "starting", output: object = None, id: str = "p1", **fields: object
 ) -> dict[str, object]:

@@ -20,6 +20,7 @@ from replicatehome import (
 
 from .helpers import (
     GEMMA_VERSION,
+    PNG,
     SD3_VERSION,
     AnyClient,
     answer,
@@ -149,8 +150,8 @@ async def test_generate_image_returns_urls_and_downloads_bytes(
             "succeeded", ["http://homepage.test/files/a.png", "http://homepage.test/files/b.png"]
         )
     )
-    mock.get("/files/a.png").respond(200, content=b"\x89PNG first")
-    mock.get("/files/b.png").respond(200, content=b"\x89PNG second")
+    mock.get("/files/a.png").respond(200, content=PNG + b"first")
+    mock.get("/files/b.png").respond(200, content=PNG + b"second")
 
     image = await call(client.generate_image("A dog in space", model="sd-3"))
 
@@ -164,14 +165,14 @@ async def test_generate_image_returns_urls_and_downloads_bytes(
     }
     target = tmp_path / "dog.png"
     if isinstance(client, Client):
-        assert image.read() == b"\x89PNG first"
-        assert image.read(1) == b"\x89PNG second"
+        assert image.read() == PNG + b"first"
+        assert image.read(1) == PNG + b"second"
         assert image.save(target) == target
     else:
-        assert await image.aread() == b"\x89PNG first"
-        assert await image.aread(1) == b"\x89PNG second"
+        assert await image.aread() == PNG + b"first"
+        assert await image.aread(1) == PNG + b"second"
         assert await image.asave(target) == target
-    assert target.read_bytes() == b"\x89PNG first"
+    assert target.read_bytes() == PNG + b"first"
 
 
 async def test_image_prompt_is_the_last_message_and_a_single_url_string_works(

@@ -18,6 +18,8 @@ from replicatehome._lifecycle import (
     Finished,
     Flow,
     Lifecycle,
+    Limits,
+    Read,
     Send,
     Sleep,
     Step,
@@ -37,6 +39,7 @@ def lifecycle(clock: FakeClock, **policy: float) -> Lifecycle:
         RetryPolicy(**policy),  # type: ignore[arg-type]
         httpx.Timeout(30.0, connect=5.0),
         wait_timeout=10.0,
+        limits=Limits(response=1 << 20, event=1 << 16, download=1 << 20),
         clock=clock,
     )
 
@@ -48,22 +51,30 @@ def ok(status: str = "processing", output: object = None) -> httpx.Response:
 def drive(
     flow: Flow[object], replies: list[httpx.Response | httpx.HTTPError], clock: FakeClock
 ) -> tuple[list[Step], object]:
-    """Run a flow, answering each Send with the next reply and advancing the clock on Sleep."""
+    """Run a flow, answering each Send with the next reply and advancing the clock on Sleep.
+
+    A reply's body is read back in one chunk, then ``b""``. Only Send and Sleep steps are listed.
+    """
     steps: list[Step] = []
-    outcome: httpx.Response | httpx.HTTPError | None = None
-    for _ in range(200):
+    outcome: httpx.Response | httpx.HTTPError | bytes | None = None
+    body: list[bytes] = []
+    for _ in range(500):
         step = resume(flow, outcome)
         if isinstance(step, Finished):
             return steps, step.value
-        steps.append(step)
+        if not isinstance(step, Read):
+            steps.append(step)
         outcome = None
         if isinstance(step, Send):
             outcome = replies.pop(0)
             if isinstance(outcome, httpx.Response):
                 outcome.request = step.request
+                body = [outcome.content]
+        elif isinstance(step, Read):
+            outcome = body.pop() if body else b""
         elif isinstance(step, Sleep):
             clock.now += step.seconds
-    raise AssertionError("flow did not finish in 200 steps")
+    raise AssertionError("flow did not finish in 500 steps")
 
 
 def sleeps_of(steps: list[Step]) -> list[float]:
@@ -81,7 +92,7 @@ def test_create_builds_the_homepage_request() -> None:
         clock,
     )
 
-    (send,) = steps
+    send, _close = steps
     assert isinstance(send, Send)
     assert send.request.method == "POST"
     assert str(send.request.url) == "http://h.test/api/prediction"
@@ -144,7 +155,7 @@ def test_streaming_emits_only_new_text() -> None:
 
     steps, _ = drive(life.wait(tracked, life.deadline(), stream=True), replies, clock)
 
-    assert [step.text for step in steps if isinstance(step, Emit)] == ["a", "b", "cd"]
+    assert [step.chunk for step in steps if isinstance(step, Emit)] == ["a", "b", "cd"]
 
 
 def test_streaming_a_growing_string_emits_its_new_suffix() -> None:
@@ -155,7 +166,7 @@ def test_streaming_a_growing_string_emits_its_new_suffix() -> None:
 
     steps, _ = drive(life.wait(tracked, life.deadline(), stream=True), replies, clock)
 
-    assert [step.text for step in steps if isinstance(step, Emit)] == ["Hel", "lo"]
+    assert [step.chunk for step in steps if isinstance(step, Emit)] == ["Hel", "lo"]
 
 
 def test_retry_after_wins_over_shorter_backoff() -> None:
@@ -204,7 +215,7 @@ def test_each_request_timeout_is_clamped_to_the_time_left() -> None:
 
     steps, _ = drive(life.get("p1", life.deadline(2.0)), [ok()], clock)
 
-    (send,) = steps
+    send, _close = steps
     assert isinstance(send, Send)
     assert send.request.extensions["timeout"] == {
         "connect": 2.0,

@@ -68,7 +68,9 @@ def test_build_result_gives_the_right_type() -> None:
 def test_a_save_that_fails_leaves_no_file_behind(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    image = ImageResult(("https://x/1.png",), snapshot(["https://x/1.png"]), fetch=lambda _: b"x")
+    image = ImageResult(
+        ("https://x/1.png",), snapshot(["https://x/1.png"]), fetch=lambda url, timeout: iter([b"x"])
+    )
 
     def refuse(source: str, target: str) -> None:
         raise OSError("disk full")

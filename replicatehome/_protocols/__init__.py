@@ -64,7 +64,15 @@ class WireProtocol(Protocol):
         ...
 
     def download_request(self, url: str) -> httpx.Request:
-        """The request that fetches an output file."""
+        """The request that fetches an output file, without credentials.
+
+        Raises:
+            ValueError: `url` is not an http(s) URL, absolute or relative to the server.
+        """
+        ...
+
+    def trusts(self, url: httpx.URL) -> bool:
+        """Whether a request to `url` may carry this backend's credentials."""
         ...
 
     def read_created(self, response: httpx.Response, spec: ModelSpec) -> PredictionSnapshot:

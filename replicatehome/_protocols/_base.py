@@ -7,24 +7,38 @@ from pydantic import JsonValue
 
 from .._models import PredictionSnapshot
 from .._responses import decode_model
+from .._untrusted import Trust, parse_url
 from ..catalog import ModelSpec
 
 __all__ = ["BaseProtocol"]
 
 
 class BaseProtocol:
-    """A backend at `base_url` whose requests carry `headers`, answering prediction objects."""
+    """A backend at `base_url` whose requests carry `headers`, answering prediction objects.
 
-    def __init__(self, base_url: str, headers: httpx.Headers) -> None:
+    Requests that carry credentials go only where `trust` allows.
+    """
+
+    def __init__(self, base_url: str, headers: httpx.Headers, trust: Trust) -> None:
         self._base_url = base_url.rstrip("/")
         self._headers = headers
+        self._trust = trust
+
+    def trusts(self, url: httpx.URL) -> bool:
+        """Whether a request to `url` may carry this backend's credentials."""
+        return self._trust.allows(url)
 
     def download_request(self, url: str) -> httpx.Request:
-        """The request that fetches an output file."""
+        """The request that fetches an output file.
+
+        Raises:
+            ValueError: `url` is not an http(s) URL, absolute or relative to the server.
+        """
         # Outputs may be relative to the server, or on other hosts: send those only who we are,
         # never a token or a cookie.
-        absolute = httpx.URL(f"{self._base_url}/").join(url)
-        return httpx.Request("GET", absolute, headers={"User-Agent": self._headers["User-Agent"]})
+        absolute = parse_url(url, base=httpx.URL(f"{self._base_url}/"))
+        headers = {key: self._headers[key] for key in ("User-Agent", "Accept-Encoding")}
+        return httpx.Request("GET", absolute, headers=headers)
 
     def read_created(self, response: httpx.Response, spec: ModelSpec) -> PredictionSnapshot:
         """Decode the answer to a create; what it leaves out is filled in from `spec`."""

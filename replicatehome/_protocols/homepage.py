@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import httpx
 
 from .._models import PredictionSnapshot
+from .._untrusted import Trust
 from ..catalog import ModelSpec, resolve
 from ..errors import UnsupportedFeatureError
 from . import Backend
@@ -29,7 +30,8 @@ class HomepageProtocol(BaseProtocol):
     def __init__(self, base_url: str, headers: httpx.Headers) -> None:
         merged = httpx.Headers(BROWSER_HEADERS)
         merged.update(headers)
-        super().__init__(base_url, merged)
+        # Anonymous: no credentials to confine beyond the server's own origin.
+        super().__init__(base_url, merged, Trust.of(base_url, ()))
 
     def model_spec(self, name: str, version: str | None) -> ModelSpec:
         # The endpoint needs a version for every model: the catalog pins them.

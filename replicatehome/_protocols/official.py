@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from urllib.parse import quote
 
 import httpx
 
+from .._logs import logger
 from .._models import PredictionSnapshot
+from .._untrusted import Trust, parse_url
 from ..catalog import ModelSpec, resolve
 from . import Backend
 from ._base import BaseProtocol
@@ -23,10 +26,10 @@ class OfficialProtocol(BaseProtocol):
     name: Backend = "official"
     max_hold = 60  # the most Prefer: wait accepts
 
-    def __init__(self, base_url: str, headers: httpx.Headers, token: str) -> None:
+    def __init__(self, base_url: str, headers: httpx.Headers, token: str, trust: Trust) -> None:
         authorized = httpx.Headers(headers)
         authorized.setdefault("Authorization", f"Bearer {token}")
-        super().__init__(base_url, authorized)
+        super().__init__(base_url, authorized, trust)
 
     def model_spec(self, name: str, version: str | None) -> ModelSpec:
         # Any owner/name runs here. Without an explicit version, the model's own route runs its
@@ -50,16 +53,30 @@ class OfficialProtocol(BaseProtocol):
         return httpx.Request("POST", url, headers=headers, json=body)
 
     def get_request(self, prediction_id: str) -> httpx.Request:
-        url = f"{self._base_url}/v1/predictions/{prediction_id}"
+        url = f"{self._base_url}/v1/predictions/{quote(prediction_id, safe='')}"
         return httpx.Request("GET", url, headers=self._headers)
 
     def cancel_request(self, prediction_id: str) -> httpx.Request:
-        url = f"{self._base_url}/v1/predictions/{prediction_id}/cancel"
+        url = f"{self._base_url}/v1/predictions/{quote(prediction_id, safe='')}/cancel"
         return httpx.Request("POST", url, headers=self._headers)
 
     def stream_request(self, prediction: PredictionSnapshot) -> httpx.Request | None:
-        url = prediction.urls.stream if prediction.urls is not None else None
-        if not url:
+        text = prediction.urls.stream if prediction.urls is not None else None
+        if not text:
+            return None
+        try:
+            url = parse_url(text)
+        except ValueError as exc:
+            logger.warning("Not following the event stream of %s: %s", prediction.id, exc)
+            return None
+        if not self.trusts(url):
+            # The stream request carries the token: only to hosts the client trusts.
+            logger.warning(
+                "Not following the event stream of %s: %s is not a trusted host for the API "
+                "token (see the client's trusted_hosts); polling instead.",
+                prediction.id,
+                f"{url.scheme}://{url.netloc.decode('ascii', 'replace')}",
+            )
             return None
         headers = httpx.Headers(self._headers)
         headers.update({"Accept": "text/event-stream", "Cache-Control": "no-store"})
