@@ -14,6 +14,19 @@ __all__ = ["decode_model", "error_for_status"]
 
 M = TypeVar("M", bound=BaseModel)
 _JSON: TypeAdapter[JsonValue] = TypeAdapter(JsonValue)
+_MAX_DETAIL = 500
+"""The most characters of the server's own explanation that go into an error message."""
+_MAX_REASON = 100
+"""The most characters of a status line's reason phrase that go into an error message."""
+
+
+def _text(response: httpx.Response) -> str:
+    try:
+        return response.text
+    except Exception:
+        # The charset is the server's choice, and some codecs it can name (base64, rot13, idna,
+        # utf-16 without a BOM) raise on any body, with any exception: fall back to UTF-8.
+        return response.content.decode("utf-8", errors="replace")
 
 
 def _body(response: httpx.Response) -> JsonValue | str:
@@ -21,7 +34,7 @@ def _body(response: httpx.Response) -> JsonValue | str:
     try:
         return _JSON.validate_json(response.content)
     except ValidationError:
-        return response.text
+        return _text(response)
 
 
 def _detail(body: JsonValue | str) -> str | None:
@@ -29,6 +42,9 @@ def _detail(body: JsonValue | str) -> str | None:
         for key in ("detail", "error", "title", "message"):
             value = body.get(key)
             if isinstance(value, str) and value:
+                # A server can explain at any length; the message must stay readable.
+                if len(value) > _MAX_DETAIL:
+                    return f"{value[:_MAX_DETAIL]}... ({len(value):,} characters)"
                 return value
         return json.dumps(body)[:300]
     if isinstance(body, str) and body.lstrip()[:1] == "<":
@@ -42,7 +58,8 @@ def error_for_status(response: httpx.Response) -> APIStatusError:
     request = response.request
     message = f"{request.method} {request.url} returned {response.status_code}"
     if response.reason_phrase:
-        message += f" {response.reason_phrase}"
+        # Not always the standard phrase: the server sends its own on the status line.
+        message += f" {response.reason_phrase[:_MAX_REASON]}"
     detail = _detail(body)
     if detail:
         message += f": {detail}"

@@ -6,6 +6,7 @@ next (attempt, sleep, or stop) and never sleeps itself, so `Client` and `AsyncCl
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -58,16 +59,20 @@ def retry_after(headers: httpx.Headers, now: Callable[[], float] = time.time) ->
     """
     if (millis := headers.get("retry-after-ms")) is not None:
         try:
-            return max(0.0, float(millis) / 1000)
+            if math.isfinite(seconds := float(millis) / 1000):
+                return max(0.0, seconds)
         except ValueError:
             pass
     value = headers.get("retry-after")
     if value is None:
         return None
     try:
-        return max(0.0, float(value))
+        # float() also reads "inf", "nan" and 1e400: no usable hint, whatever comes after.
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         return max(0.0, parsedate_to_datetime(value).timestamp() - now())
     except (TypeError, ValueError):

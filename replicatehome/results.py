@@ -145,6 +145,11 @@ class _AtomicFile:
     def __init__(self, path: Path, *, overwrite: bool) -> None:
         self.path = path
         self._overwrite = overwrite
+        self._temporary: Path | None = None
+        if path.exists() and not path.is_file():
+            # A device or a pipe, such as /dev/null: written in place, never replaced by a file.
+            self._file = path.open("wb")
+            return
         if not overwrite and path.exists():
             raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
         self._temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.part")
@@ -161,18 +166,20 @@ class _AtomicFile:
 
     def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
         self._file.close()
+        if self._temporary is None:
+            return
         try:
             if exc_type is None:
-                self._commit()
+                self._commit(self._temporary)
         finally:
             self._temporary.unlink(missing_ok=True)
 
-    def _commit(self) -> None:
+    def _commit(self, temporary: Path) -> None:
         if self._overwrite:
-            os.replace(self._temporary, self.path)
+            os.replace(temporary, self.path)
             return
         try:
-            os.link(self._temporary, self.path)  # fails, atomically, if the name is taken
+            os.link(temporary, self.path)  # fails, atomically, if the name is taken
         except FileExistsError:
             raise FileExistsError(
                 f"{self.path} exists; pass overwrite=True to replace it"

@@ -15,6 +15,7 @@ import pytest
 
 import replicatehome.emulator
 from replicatehome.catalog import MODELS
+from replicatehome.cli import main
 from replicatehome.emulator import (
     Emulator,
     EmulatorApp,
@@ -23,6 +24,7 @@ from replicatehome.emulator import (
     create_app,
     emulated_text,
 )
+from replicatehome.emulator._bodies import MAX_BODY_BYTES, MAX_DEPTH
 
 from .helpers import FakeClock
 
@@ -66,6 +68,50 @@ async def poll(client: httpx.AsyncClient, prediction_id: str) -> dict[str, objec
     assert response.status_code == 200, response.text
     body: dict[str, object] = response.json()
     return body
+
+
+# Members of an `input` object that Python's json module accepts, but that no JSON answer can
+# carry: NaN and infinities (Starlette renders with allow_nan=False), lone surrogates (they do
+# not encode as UTF-8), and nesting past MAX_DEPTH. Shared with the /v1 tests.
+BAD_INPUT_MEMBERS = [
+    pytest.param(b'"t": NaN', "NaN", id="nan"),
+    pytest.param(b'"t": Infinity', "Infinity", id="infinity"),
+    pytest.param(b'"t": [-Infinity]', "-Infinity", id="minus-infinity"),
+    pytest.param(b'"t": 1e400', "1e400", id="float-overflow"),
+    pytest.param(b'"t": {"u": -1E+999}', "-1E+999", id="nested-float-overflow"),
+    pytest.param(b'"t": "\\ud800"', "lone surrogate", id="surrogate-value"),
+    pytest.param(b'"\\udfff": 1', "lone surrogate", id="surrogate-key"),
+    pytest.param(b'"t": ["ok", {"k": "x\\udbff"}]', "lone surrogate", id="nested-surrogate"),
+    # json.loads decodes bytes with "surrogatepass": a surrogate encoded raw gets through too.
+    pytest.param(b'"t": "\xed\xa0\x80"', "lone surrogate", id="raw-surrogate"),
+    pytest.param(b'"t": ' + b"[" * 70 + b"]" * 70, f"more than {MAX_DEPTH}", id="too-deep"),
+]
+
+# Whole bodies that are bad before any field is looked at.
+BAD_BODIES = [
+    pytest.param(b"[" * 100_000, f"more than {MAX_DEPTH}", id="recursion"),
+    pytest.param(b"{" * 100_000, f"more than {MAX_DEPTH}", id="recursion-objects"),
+    pytest.param(b"NaN", "NaN", id="top-level-nan"),
+    pytest.param(b'"\\ud800"', "lone surrogate", id="top-level-surrogate"),
+    pytest.param(b"", "not valid JSON", id="empty"),
+    pytest.param(b"\xff\xfe\x00", "not valid JSON", id="not-unicode"),
+    pytest.param(b"1" * 5000, "not valid JSON", id="int-too-long"),
+    pytest.param(b"null", "must be a JSON object", id="null"),
+    pytest.param(b'"text"', "must be a JSON object", id="string"),
+]
+
+
+def homepage_body(member: bytes = b"", model: str = GEMMA.name, prompt: str = "x") -> bytes:
+    """A create body whose input has `member` (raw JSON text) after the prompt."""
+    spec = {spec.name: spec for spec in MODELS}[model]
+    head = json.dumps({"model": spec.name, "version": spec.version, "input": {"prompt": prompt}})
+    return head[:-2].encode() + (b", " + member if member else b"") + b"}}"
+
+
+async def chunked(data: bytes, size: int = 64 * 1024) -> AsyncIterator[bytes]:
+    """`data` as a stream without a declared length, so the server has to count."""
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
 
 
 # --- the happy paths --------------------------------------------------------------------------
@@ -130,7 +176,15 @@ async def test_image_count_comes_from_the_config(clock: FakeClock) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["/files/nope/out-0.png", "/files/{text}/out-0.png", "/files/{image}/out-5.png"],
+    [
+        "/files/nope/out-0.png",
+        "/files/{text}/out-0.png",
+        "/files/{image}/out-5.png",
+        "/files/{image}/out-99999999999999999999.png",
+        "/files/{image}/out-" + "9" * 5000 + ".png",  # too long for int(): no 500
+        "/files/{image}/out-\u0661.png",  # an Arabic-Indic one is a digit, not an index
+        "/files/{image}/out-0x1.png",
+    ],
 )
 async def test_unknown_files_are_404(
     client: httpx.AsyncClient, clock: FakeClock, path: str
@@ -171,13 +225,72 @@ async def test_create_validates_like_the_real_service(
     assert app.stats.predictions == 0
 
 
+async def test_a_valid_body_survives_the_round_trip(client: httpx.AsyncClient) -> None:
+    # The edges of what is accepted: escaped surrogate pairs, big finite numbers, MAX_DEPTH.
+    deep = b"[" * (MAX_DEPTH - 2) + b"]" * (MAX_DEPTH - 2)  # the body and its input are 2
+    member = b'"e": "\\ud83d\\ude00", "f": 1e308, "g": -0.0, "h": ' + b"9" * 400 + b', "d": ' + deep
+    response = await client.post("/api/prediction", content=homepage_body(member))
+    assert response.status_code == 201, response.text
+    echoed = response.json()["input"]
+    assert echoed["e"] == "\U0001f600"
+    assert echoed["f"] == 1e308
+    assert echoed["h"] == int("9" * 400)
+
+
+@pytest.mark.parametrize(("member", "detail"), BAD_INPUT_MEMBERS)
+async def test_create_refuses_json_it_could_not_send_back(
+    client: httpx.AsyncClient, app: EmulatorApp, clock: FakeClock, member: bytes, detail: str
+) -> None:
+    kept = await create(client)
+    response = await client.post("/api/prediction", content=homepage_body(member))
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/json"
+    assert detail in response.json()["detail"]
+    assert app.stats.predictions == 1  # nothing stored
+    clock.now += 5
+    assert (await poll(client, kept))["status"] == "succeeded"  # the others still render
+    await create(client)
+
+
+@pytest.mark.parametrize(("content", "detail"), BAD_BODIES)
+async def test_create_refuses_bad_bodies(
+    client: httpx.AsyncClient, app: EmulatorApp, content: bytes, detail: str
+) -> None:
+    response = await client.post("/api/prediction", content=content)
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/json"
+    assert detail in response.json()["detail"]
+    assert app.stats.predictions == 0
+
+
+@pytest.mark.parametrize("declared", [True, False])
+async def test_create_refuses_bodies_over_the_cap(
+    client: httpx.AsyncClient, app: EmulatorApp, declared: bool
+) -> None:
+    padding = "x" * (MAX_BODY_BYTES - len(homepage_body(prompt="")))
+    at_cap = homepage_body(prompt=padding)
+    assert len(at_cap) == MAX_BODY_BYTES
+    over = homepage_body(prompt=padding + "x")
+    for data, status in [(over, 413), (at_cap, 201)]:
+        content = data if declared else chunked(data)
+        response = await client.post("/api/prediction", content=content)
+        assert response.status_code == status
+        assert response.headers["content-type"] == "application/json"
+        if status == 413:
+            assert f"larger than {MAX_BODY_BYTES} bytes" in response.json()["detail"]
+            assert app.stats.predictions == 0
+    assert app.stats.predictions == 1
+
+
 async def test_poll_errors(client: httpx.AsyncClient) -> None:
     missing = await client.get("/api/poll")
     assert missing.status_code == 400
     assert "'id'" in missing.json()["detail"]
-    unknown = await client.get("/api/poll", params={"id": "doesnotexist"})
-    assert unknown.status_code == 404
-    assert unknown.json() == {"detail": "Prediction not found"}
+    # A percent-encoded lone surrogate, and bytes that are not UTF-8, decode to U+FFFD.
+    for query in ["id=doesnotexist", "id=%ED%A0%80", "id=%FF", "id=" + "x" * 10_000]:
+        unknown = await client.get(f"/api/poll?{query}")
+        assert unknown.status_code == 404
+        assert unknown.json() == {"detail": "Prediction not found"}
 
 
 async def test_unknown_routes_and_methods_answer_json(client: httpx.AsyncClient) -> None:
@@ -297,13 +410,116 @@ async def test_counters_and_reset(
     await client.get("/api/poll", params={"id": prediction_id})
 
     assert app.stats.requests == {"create": 1, "poll": 5, "file": 1}
-    assert app.stats.polls == {prediction_id: 3, "unknown": 1}  # faulted polls never got here
+    # Unknown ids are not remembered, and faulted polls never got here.
+    assert app.stats.polls == {prediction_id: 3}
     assert app.stats.faults == 1
     assert app.stats.faults_by_kind == {"rate_limit": 1}
     assert app.stats.predictions == 1
     app.stats.reset()
     assert app.stats.requests == app.stats.polls == app.stats.faults_by_kind == {}
     assert app.stats.faults == app.stats.predictions == 0
+
+
+# --- bounded state ----------------------------------------------------------------------------
+
+AUTH = {"Authorization": "Bearer r8_test"}
+
+
+@pytest.fixture
+def bounded(clock: FakeClock) -> EmulatorApp:
+    """An app that keeps finished predictions 10 s, and 3 predictions at most."""
+    config = EmulatorConfig(starting=0.2, duration=1.0, prediction_ttl=10.0, max_predictions=3)
+    return create_app(config, clock=clock)
+
+
+@pytest.fixture
+async def bounded_client(bounded: EmulatorApp) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(bounded)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE, headers=AUTH) as client:
+        yield client
+
+
+async def assert_gone(client: httpx.AsyncClient, prediction_id: str) -> None:
+    """Every route answers 404 for `prediction_id`, as for an id that never existed."""
+    polled = await client.get("/api/poll", params={"id": prediction_id})
+    assert (polled.status_code, polled.json()) == (404, {"detail": "Prediction not found"})
+    for method, suffix in [("GET", ""), ("POST", "/cancel"), ("GET", "/stream")]:
+        response = await client.request(method, f"/v1/predictions/{prediction_id}{suffix}")
+        assert response.status_code == 404
+        assert response.headers["content-type"] == "application/problem+json"
+    assert (await client.get(f"/files/{prediction_id}/out-0.png")).status_code == 404
+
+
+async def test_finished_predictions_expire_after_the_ttl(
+    bounded_client: httpx.AsyncClient, bounded: EmulatorApp, clock: FakeClock
+) -> None:
+    text, image = await create(bounded_client), await create(bounded_client, SDXL.name)
+    clock.now += 1.2 + 9.99  # succeeded 1.2 s after creation: 9.99 s ago
+    assert (await poll(bounded_client, text))["status"] == "succeeded"
+    assert (await bounded_client.get(f"/files/{image}/out-0.png")).status_code == 200
+    assert bounded.stats.polls == {text: 1}
+    clock.now += 0.02
+    await assert_gone(bounded_client, text)
+    await assert_gone(bounded_client, image)
+    assert bounded.stats.polls == {}  # a prediction's poll count goes with it
+    assert bounded.stats.predictions == 2
+
+
+async def test_running_predictions_never_expire_and_canceled_ones_do(
+    bounded_client: httpx.AsyncClient, bounded: EmulatorApp, clock: FakeClock
+) -> None:
+    bounded.faults = Faults(never_finish=True)
+    stuck = await create(bounded_client)
+    clock.now += 1e6
+    assert (await poll(bounded_client, stuck))["status"] == "processing"
+    canceled = await bounded_client.post(f"/v1/predictions/{stuck}/cancel")
+    assert canceled.json()["status"] == "canceled"
+    clock.now += 9.99
+    assert (await poll(bounded_client, stuck))["status"] == "canceled"
+    clock.now += 0.02
+    await assert_gone(bounded_client, stuck)
+
+
+async def test_the_cap_drops_expired_predictions_first_then_the_oldest(
+    bounded_client: httpx.AsyncClient, bounded: EmulatorApp, clock: FakeClock
+) -> None:
+    bounded.faults = Faults(never_finish=True)
+    oldest = await create(bounded_client)  # still running: only the cap can drop it
+    bounded.faults = Faults()
+    expired = await create(bounded_client)
+    clock.now += 20
+    kept = [await create(bounded_client), await create(bounded_client)]
+    # Four created, three kept: the expired one made room, not the oldest.
+    assert (await poll(bounded_client, oldest))["status"] == "processing"
+    await assert_gone(bounded_client, expired)
+    kept.append(await create(bounded_client))
+    await assert_gone(bounded_client, oldest)
+    for prediction_id in kept:
+        assert (await poll(bounded_client, prediction_id))["status"] in ("starting", "succeeded")
+    assert len({oldest, expired, *kept}) == 5  # ids never repeat, eviction or not
+    assert bounded.stats.predictions == 5
+
+
+def test_serve_takes_the_bounds_as_flags(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configs: list[EmulatorConfig] = []
+
+    def fake_serve(config: EmulatorConfig, **options: object) -> None:
+        configs.append(config)
+
+    monkeypatch.setattr(replicatehome.emulator, "serve", fake_serve)
+    assert main(["serve", "--prediction-ttl", "60", "--max-predictions", "5"]) == 0
+    assert main(["serve"]) == 0
+    assert [(c.prediction_ttl, c.max_predictions) for c in configs] == [(60.0, 5), (3600.0, 10_000)]
+    for flags in (
+        ["--prediction-ttl", "0"],
+        ["--prediction-ttl", "nan"],
+        ["--max-predictions", "0"],
+    ):
+        assert main(["serve", *flags]) == 2
+        assert "must be" in capsys.readouterr().err
+    assert len(configs) == 2
 
 
 # --- over real sockets ------------------------------------------------------------------------
@@ -386,6 +602,16 @@ def test_emulator_stops_fast_and_can_restart() -> None:
         assert emu.url.startswith("http://127.0.0.1:")
         assert emu.stats.requests == {"poll": 1}  # state survives a restart
     assert emulator_threads() == before
+
+
+def test_a_body_over_the_cap_gets_its_413_over_a_socket(emulator: Emulator) -> None:
+    with httpx.Client(base_url=emulator.url, timeout=5) as client:
+        too_large = homepage_body(prompt="x" * (2 * MAX_BODY_BYTES))
+        response = client.post("/api/prediction", content=too_large)
+        assert response.status_code == 413
+        assert response.headers["content-type"] == "application/json"
+        assert client.post("/api/prediction", json=body_for()).status_code == 201
+    assert emulator.stats.predictions == 1
 
 
 def test_a_busy_port_fails_to_start(emulator: Emulator) -> None:

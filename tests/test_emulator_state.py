@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import struct
 import zlib
@@ -11,6 +13,8 @@ import pytest
 
 from replicatehome.catalog import MODELS
 from replicatehome.emulator import ConfigOptions, EmulatorConfig, Faults, emulated_text
+from replicatehome.emulator._backend import Backend
+from replicatehome.emulator._bodies import MAX_DEPTH, BodyError, parse_json_object
 from replicatehome.emulator._faults import FAILURE_MESSAGES, FaultInjector
 from replicatehome.emulator._images import png_bytes
 from replicatehome.emulator._sse import format_event
@@ -319,6 +323,161 @@ def test_render_of_a_failure_puts_the_error_in_the_logs(
     assert body["logs"] == "Prediction interrupted; please retry (code: PA)\n"
 
 
+# --- bounded state ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def dropped() -> list[str]:
+    return []
+
+
+@pytest.fixture
+def bounded(clock: FakeClock, dropped: list[str]) -> PredictionStore:
+    """A store that keeps ended predictions 10 s, and 3 predictions at most."""
+    return PredictionStore(clock=clock, ttl=10.0, max_predictions=3, on_drop=dropped.append)
+
+
+def test_ended_predictions_expire_ttl_seconds_after_they_end(
+    bounded: PredictionStore, clock: FakeClock, dropped: list[str]
+) -> None:
+    succeeded, failed = text_record(bounded), text_record(bounded, error="boom")
+    clock.now += 0.7 + 9.99  # the failure ended 9.99 s ago, the success 0.5 s later
+    assert bounded.get(failed.id) == failed
+    clock.now += 0.02
+    assert bounded.get(failed.id) is None
+    assert bounded.cancel(failed.id) is None
+    assert bounded.get(succeeded.id) == succeeded
+    assert dropped == [failed.id]  # dropped when it was found expired, and once
+    clock.now += 0.5
+    assert bounded.cancel(succeeded.id) is None
+    assert dropped == [failed.id, succeeded.id]
+    assert bounded.count == 0
+
+
+def test_running_predictions_never_expire_until_canceled(
+    bounded: PredictionStore, clock: FakeClock
+) -> None:
+    stuck = text_record(bounded, never_finish=True)
+    clock.now += 1e9
+    assert bounded.get(stuck.id) == stuck
+    canceled = bounded.cancel(stuck.id)
+    assert canceled is not None
+    clock.now += 9.99
+    assert bounded.get(stuck.id) == canceled
+    clock.now += 0.02
+    assert bounded.get(stuck.id) is None
+
+
+def test_creating_drops_the_expired_and_then_the_oldest(
+    bounded: PredictionStore, clock: FakeClock, dropped: list[str]
+) -> None:
+    first, second = text_record(bounded), text_record(bounded)
+    clock.now += 20
+    third = text_record(bounded)  # nobody asked for the first two, but they are gone
+    assert dropped == [first.id, second.id]
+    assert bounded.count == 1
+    stuck = text_record(bounded, never_finish=True)
+    clock.now += 20
+    assert bounded.get(stuck.id) == stuck
+    fifth = text_record(bounded)
+    assert dropped == [first.id, second.id, third.id]
+    later = [text_record(bounded) for _ in range(2)]
+    assert dropped[-1] == stuck.id  # at the cap, running or not, the oldest goes
+    assert bounded.count == 3
+    assert [bounded.get(record.id) for record in [fifth, *later]] == [fifth, *later]
+
+
+def test_ids_come_from_a_counter_and_never_repeat(clock: FakeClock) -> None:
+    unbounded = PredictionStore(clock=clock)
+    small = PredictionStore(clock=clock, max_predictions=1)
+    ids = [text_record(unbounded).id for _ in range(50)]
+    assert [text_record(small).id for _ in range(50)] == ids  # the same ids, eviction or not
+    assert len(set(ids)) == 50
+    assert small.count == 1
+    assert [small.get(prediction_id) is not None for prediction_id in ids] == [False] * 49 + [True]
+
+
+def test_creating_at_the_cap_costs_the_same_however_many_came_before(clock: FakeClock) -> None:
+    # Many more creates than the cap, each dropping one: all of them would take minutes if
+    # each drop walked the store.
+    store = PredictionStore(clock=clock, ttl=1.0, max_predictions=1000)
+    for _ in range(20):
+        for _ in range(1000):
+            text_record(store)
+        clock.now += 0.5
+    assert store.count == 1000
+
+
+@pytest.mark.parametrize("options", [{"ttl": 0.0}, {"ttl": math.nan}, {"max_predictions": 0}])
+def test_store_rejects_nonsense(options: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="must be"):
+        PredictionStore(**options)  # type: ignore[arg-type]
+
+
+def test_unknown_ids_are_not_remembered(clock: FakeClock) -> None:
+    config = EmulatorConfig(prediction_ttl=10.0)
+    backend = Backend(config, clock=clock, wall_epoch=0.0)
+    for number in range(100):
+        assert backend.poll(f"made-up-{number}") is None
+    assert backend.stats.polls == {}
+    record = backend.create(
+        GEMMA, "v", {"prompt": "hi"}, backend.parse_input(GEMMA, {"prompt": "hi"})
+    )
+    assert backend.poll(record.id) == record
+    assert backend.stats.polls == {record.id: 1}
+    clock.now += 11.2
+    assert backend.poll(record.id) is None
+    assert backend.stats.polls == {}  # its count went with it
+
+
+# --- request bodies ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"{}",
+        b' {"a": 1} ',
+        rb'{"a": "\\ud800"}',  # an escaped backslash, then text: not a surrogate
+        rb'{"a": "\ud83d\ude00", "b": "\u00e9\u4e2d"}',
+        b'{"a": "' + b"[" * 200 + rb'", "b": "\"{{{{"}',  # brackets in strings nest nothing
+        b'{"a": ' + b"[" * (MAX_DEPTH - 1) + b"]" * (MAX_DEPTH - 1) + b"}",
+        b'{"a": [' + b"[{}]," * 300 + b"1]}",  # many brackets, shallow
+        json.dumps({"a": 1e308, "b": -0.0, "c": 10**4299, "d": "é" * 1000}).encode(),
+    ],
+)
+def test_bodies_that_are_accepted(content: bytes) -> None:
+    body = parse_json_object(content)
+    assert json.loads(json.dumps(body, allow_nan=False).encode()) == body  # it can be sent back
+
+
+@pytest.mark.parametrize(
+    ("content", "detail"),
+    [
+        (b'{"a": ' + b"[" * MAX_DEPTH + b"]" * MAX_DEPTH + b"}", f"more than {MAX_DEPTH}"),
+        (b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1), f"more than {MAX_DEPTH}"),
+        (rb'{"a": "\u00e9", "b": ' + b"{" * 10_000, f"more than {MAX_DEPTH}"),
+        ('{"a": é'.encode() + b"[" * 100, f"more than {MAX_DEPTH}"),  # not ASCII, not in a string
+        (rb'{"a": "\ud800\ud800"}', "lone surrogate (U+D800)"),
+        (rb'{"a": "\ude00\ud83d"}', "lone surrogate (U+DE00)"),  # a pair, the wrong way round
+        (rb'{"a": "\uDFFF"}', "lone surrogate (U+DFFF)"),
+        (b'{"a": "\xed\xa0\xbd\xed\xb8\x80"}', "lone surrogate"),  # a pair, each encoded raw
+        (b'{"a": -' + b"9" * 4301 + b"}", "more than 4300 digits"),
+        (b'{"a": 1' + b"0" * 400 + b".5e10}", "out of range"),
+        (b'{"a": 1}x', "not valid JSON: Extra data at line 1 column 9"),
+        (b"\xef\xbb\xbf{}", "not valid JSON"),  # a byte order mark
+        (b"[]", "must be a JSON object"),
+    ],
+)
+def test_bodies_that_are_refused(content: bytes, detail: str) -> None:
+    with pytest.raises(BodyError) as refused:
+        parse_json_object(content)
+    assert refused.value.status_code == 400
+    assert refused.value.title == "Bad request"
+    assert detail in refused.value.detail
+    assert len(refused.value.detail) < 200  # a refused number is not echoed whole
+
+
 # --- faults -----------------------------------------------------------------------------------
 
 
@@ -392,6 +551,10 @@ def test_never_finish_wins_over_failure() -> None:
         {"image_size": 0},
         {"models": ()},
         {"api_tokens": frozenset({""})},
+        {"prediction_ttl": 0.0},
+        {"prediction_ttl": -1.0},
+        {"prediction_ttl": math.nan},
+        {"max_predictions": 0},
     ],
 )
 def test_config_rejects_nonsense(options: dict[str, object]) -> None:

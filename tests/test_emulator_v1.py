@@ -28,10 +28,12 @@ from replicatehome.emulator import (
     emulated_text,
 )
 from replicatehome.emulator._backend import Backend
+from replicatehome.emulator._bodies import MAX_BODY_BYTES
 from replicatehome.emulator._state import emulated_tokens
 from replicatehome.emulator._wait import hold, parse_prefer_wait
 
 from .helpers import FakeClock
+from .test_emulator_app import BAD_BODIES, BAD_INPUT_MEMBERS, chunked
 
 GEMMA, SD3, SDXL = MODELS[0], MODELS[1], MODELS[2]
 BASE = "http://emu.test"
@@ -301,6 +303,119 @@ async def test_create_validates_with_problem_details(
         assert isinstance(body["invalid_fields"], list)
         assert len(body["invalid_fields"]) == 1
     assert app.stats.predictions == 0
+
+
+# Both create routes, each with a function that makes its body from raw JSON text: `member`
+# goes into the input, after the prompt.
+CREATE_ROUTES = [
+    pytest.param(model_path(GEMMA), {}, id="by-model"),
+    pytest.param("/v1/predictions", {"version": GEMMA.version}, id="by-version"),
+]
+
+
+def v1_body(head: dict[str, object], member: bytes = b"", prompt: str = "x") -> bytes:
+    """A create body with the fields of `head`, and an input with `member` after the prompt."""
+    text = json.dumps({**head, "input": {"prompt": prompt}})
+    return text[:-2].encode() + (b", " + member if member else b"") + b"}}"
+
+
+@pytest.mark.parametrize(("path", "head"), CREATE_ROUTES)
+@pytest.mark.parametrize(("member", "detail"), BAD_INPUT_MEMBERS)
+async def test_create_refuses_json_it_could_not_send_back(
+    api: httpx.AsyncClient,
+    app: EmulatorApp,
+    clock: FakeClock,
+    path: str,
+    head: dict[str, object],
+    member: bytes,
+    detail: str,
+) -> None:
+    kept = await create(api)
+    body = assert_problem(await api.post(path, content=v1_body(head, member)), 400, detail)
+    assert body["title"] == "Bad request"
+    assert app.stats.predictions == 1  # nothing stored
+    clock.now += 5
+    assert (await get(api, kept["id"]))["status"] == "succeeded"  # the others still render
+    assert (await api.post(path, content=v1_body(head))).status_code == 201
+
+
+@pytest.mark.parametrize("path", [model_path(GEMMA), "/v1/predictions"])
+@pytest.mark.parametrize(("content", "detail"), BAD_BODIES)
+async def test_create_refuses_bad_bodies(
+    api: httpx.AsyncClient, app: EmulatorApp, path: str, content: bytes, detail: str
+) -> None:
+    assert_problem(await api.post(path, content=content), 400, detail)
+    assert app.stats.predictions == 0
+
+
+@pytest.mark.parametrize(("path", "head"), CREATE_ROUTES)
+@pytest.mark.parametrize("declared", [True, False])
+async def test_create_refuses_bodies_over_the_cap(
+    api: httpx.AsyncClient, app: EmulatorApp, path: str, head: dict[str, object], declared: bool
+) -> None:
+    padding = "x" * (MAX_BODY_BYTES - len(v1_body(head, prompt="")))
+    at_cap, over = v1_body(head, prompt=padding), v1_body(head, prompt=padding + "x")
+    assert len(at_cap) == MAX_BODY_BYTES
+    response = await api.post(path, content=over if declared else chunked(over))
+    body = assert_problem(response, 413, f"larger than {MAX_BODY_BYTES} bytes")
+    assert body["title"] == "Request body too large"
+    assert app.stats.predictions == 0
+    response = await api.post(path, content=at_cap if declared else chunked(at_cap))
+    assert response.status_code == 201
+    assert app.stats.predictions == 1
+
+
+async def test_a_body_far_over_the_cap_is_not_read_to_its_end(
+    api: httpx.AsyncClient, app: EmulatorApp
+) -> None:
+    sent, endless = 0, 100 * MAX_BODY_BYTES
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal sent
+        while sent < endless:
+            sent += 64 * 1024
+            yield b"x" * (64 * 1024)
+
+    assert_problem(await api.post(model_path(GEMMA), content=body()), 413)
+    assert MAX_BODY_BYTES < sent < endless
+    assert app.stats.predictions == 0
+
+
+@pytest.fixture
+def bounded(clock: FakeClock) -> EmulatorApp:
+    """An app that keeps ended predictions 10 s, and 2 predictions at most."""
+    config = EmulatorConfig(starting=0.2, duration=1.0, prediction_ttl=10.0, max_predictions=2)
+    return create_app(config, clock=clock)
+
+
+@pytest.fixture
+async def bounded_api(bounded: EmulatorApp) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(bounded)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE, headers=AUTH) as client:
+        yield client
+
+
+async def test_expired_and_evicted_predictions_are_404_on_v1(
+    bounded_api: httpx.AsyncClient, bounded: EmulatorApp, clock: FakeClock
+) -> None:
+    first = await create(bounded_api)
+    clock.now += 1.2 + 9.99
+    assert len(await events_of(bounded_api, first["id"])) > 2  # still there: the whole stream
+    clock.now += 0.02
+    for method, suffix in [("GET", ""), ("POST", "/cancel"), ("GET", "/stream")]:
+        response = await bounded_api.request(method, f"/v1/predictions/{first['id']}{suffix}")
+        assert_problem(response, 404, f"Prediction {first['id']} not found")
+
+    bounded.faults = Faults(never_finish=True)
+    stuck = [await create(bounded_api), await create(bounded_api)]
+    clock.now += 1e6  # running predictions never expire...
+    assert [(await get(bounded_api, p["id"]))["status"] for p in stuck] == ["processing"] * 2
+    newest = await create(bounded_api)  # ...but the cap evicts the oldest
+    assert_problem(await bounded_api.get(f"/v1/predictions/{stuck[0]['id']}"), 404)
+    assert (await get(bounded_api, stuck[1]["id"]))["status"] == "processing"
+    assert len({first["id"], stuck[0]["id"], stuck[1]["id"], newest["id"]}) == 4
+    assert bounded.stats.polls == {stuck[1]["id"]: 2}
+    assert bounded.stats.predictions == 4
 
 
 async def test_unknown_predictions_and_paths(api: httpx.AsyncClient) -> None:
@@ -583,7 +698,8 @@ async def test_counters_name_the_v1_routes(
     await api.get(f"/v1/models/{GEMMA.name}/versions/{GEMMA.version}")
     await api.get("/v1/predictions/x", headers={"Authorization": ""})  # refused, still counted
     assert app.stats.requests == {"create": 2, "poll": 4, "cancel": 1, "stream": 1, "model": 2}
-    assert app.stats.polls == {created["id"]: 2, "unknown": 1}  # refused polls never got here
+    # Unknown ids are not remembered, and refused polls never got here.
+    assert app.stats.polls == {created["id"]: 2}
     assert app.stats.predictions == 2
 
 
@@ -665,6 +781,15 @@ def test_dropped_v1_requests(emu: Emulator, http: httpx.Client) -> None:
         lines.extend(response.iter_lines())
     assert lines[:3] == ["event: logs", "id: 1", "data: Starting prediction"]
     assert emu.stats.faults_by_kind == {"drop": 2}
+
+
+def test_bodies_over_the_cap_get_their_413_over_a_socket(emu: Emulator, http: httpx.Client) -> None:
+    too_large = v1_body({}, prompt="x" * (2 * MAX_BODY_BYTES))
+    for content in (too_large, iter([too_large])):  # with a Content-Length, and chunked
+        response = http.post(model_path(GEMMA), content=content)
+        assert_problem(response, 413, f"larger than {MAX_BODY_BYTES} bytes")
+    assert http.post(model_path(GEMMA), content=v1_body({})).status_code == 201
+    assert emu.stats.predictions == 1
 
 
 # --- event streams, live ----------------------------------------------------------------------

@@ -17,7 +17,9 @@ __all__ = ["main"]
 
 
 def _fail(message: str, status: int) -> int:
-    sys.stderr.write(f"replicatehome: error: {message}\n")
+    # Messages quote what servers sent: no escape sequence reaches the terminal as one.
+    shown = "".join(c if c == "\n" or c.isprintable() else repr(c)[1:-1] for c in message)
+    sys.stderr.write(f"replicatehome: error: {shown}\n")
     return status
 
 

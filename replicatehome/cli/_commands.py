@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TextIO
 
 from .. import Client, Prediction, PredictionResult, ReplicateHomeError
+from .._config import DEFAULT_WAIT_TIMEOUT
 from ..catalog import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL, MODELS, Kind, find
 from ._progress import Progress
 
@@ -52,10 +55,21 @@ def _input(args: argparse.Namespace, stdin: TextIO, kind: Kind) -> dict[str, obj
     return {"prompt": _prompt(args.prompt, stdin), **_inputs(args.input)}
 
 
-def _client(args: argparse.Namespace) -> Client:
-    if args.timeout is None:
-        return Client(backend=args.backend, base_url=args.base_url)
-    return Client(backend=args.backend, base_url=args.base_url, wait_timeout=args.timeout)
+def _client(args: argparse.Namespace) -> tuple[Client, _Clock]:
+    """The client, and the one deadline that create, wait and download share."""
+    seconds = DEFAULT_WAIT_TIMEOUT if args.timeout is None else args.timeout
+    client = Client(backend=args.backend, base_url=args.base_url, wait_timeout=seconds)
+    return client, _Clock(seconds)
+
+
+class _Clock:
+    """The seconds left of the command's `--timeout`."""
+
+    def __init__(self, seconds: float) -> None:
+        self._end = time.monotonic() + seconds
+
+    def left(self) -> float:
+        return max(0.0, self._end - time.monotonic())
 
 
 @contextmanager
@@ -76,14 +90,15 @@ def _cancel_on_interrupt(
 def run_text(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
     """Generate text; stream it to stdout unless --no-stream or --json."""
     input = _input(args, stdin, "text")
-    with _client(args) as client:
+    client, clock = _client(args)
+    with client:
         prediction = client.predictions.create(args.model, input=input)
         with _cancel_on_interrupt(client, prediction):
             if args.json or args.no_stream:
                 with Progress("Generating", enabled=not args.quiet) as progress:
-                    prediction.wait(on_update=progress.update)
+                    prediction.wait(clock.left(), on_update=progress.update)
             else:
-                for chunk in prediction.stream():
+                for chunk in prediction.stream(clock.left()):
                     stdout.write(chunk)
                     stdout.flush()
         result = prediction.result
@@ -96,36 +111,55 @@ def run_text(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
     return 0
 
 
-def _free_path(folder: Path, stem: str, suffix: str) -> Path:
-    candidate = folder / f"{stem}{suffix}"
+_SAFE_STEM = re.compile(r"[^A-Za-z0-9_-]+")
+_IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif"})
+
+
+def default_name(prediction_id: str, url: str) -> str:
+    """A file name for an image, from the server's id and URL, safe to create in this folder.
+
+    Only letters, digits, ``_`` and ``-`` of the id are kept, and only a known image suffix of
+    the URL: whatever the server sends, the name has no separator, no ``..`` and no control
+    character.
+    """
+    stem = _SAFE_STEM.sub("", prediction_id)[:100] or "image"
+    suffix = Path(url.split("?")[0].split("#")[0]).suffix.lower()
+    return stem + (suffix if suffix in _IMAGE_SUFFIXES else ".png")
+
+
+def _free_path(folder: Path, name: str) -> Path:
+    stem, suffix = Path(name).stem, Path(name).suffix
+    candidate = folder / name
     for n in range(1, 10_000):
         if not candidate.exists():
             return candidate
         candidate = folder / f"{stem}-{n}{suffix}"
-    raise UsageError(f"no free file name for {stem}{suffix} in {folder}")
+    raise UsageError(f"no free file name for {name} in {folder}")
 
 
 def run_image(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
     """Generate an image, write it, and print the path (or the prediction as JSON)."""
     input = _input(args, stdin, "image")
-    with _client(args) as client:
+    if args.output not in (None, "-") and Path(args.output).is_file() and not args.force:
+        raise UsageError(f"{args.output} exists; pass --force to overwrite it")
+    client, clock = _client(args)
+    with client:
         prediction = client.predictions.create(args.model, input=input)
         with (
             _cancel_on_interrupt(client, prediction),
             Progress("Generating image", enabled=not args.quiet) as progress,
         ):
-            image = prediction.wait(on_update=progress.update)
+            image = prediction.wait(clock.left(), on_update=progress.update)
         if args.output == "-":
-            stdout.buffer.write(image.read())
+            stdout.buffer.write(image.read(timeout=clock.left()))
             stdout.flush()
             return 0
-        suffix = Path(image.url.split("?")[0]).suffix or ".png"
         target = (
             Path(args.output)
             if args.output
-            else _free_path(Path.cwd(), image.prediction.id, suffix)
+            else _free_path(Path.cwd(), default_name(image.prediction.id, image.url))
         )
-        image.save(target)
+        image.save(target, timeout=clock.left(), overwrite=args.force)
     stdout.write(image.prediction.model_dump_json(indent=2) if args.json else str(target))
     stdout.write("\n")
     return 0
@@ -181,7 +215,13 @@ def run_serve(args: argparse.Namespace) -> int:
             max_faults=args.max_faults,
             seed=args.seed,
         )
-        config = EmulatorConfig(duration=args.duration, starting=args.starting, faults=faults)
+        config = EmulatorConfig(
+            duration=args.duration,
+            starting=args.starting,
+            faults=faults,
+            prediction_ttl=args.prediction_ttl,
+            max_predictions=args.max_predictions,
+        )
     except ValueError as error:
         raise UsageError(str(error)) from error
     serve(config, host=args.host, port=args.port, log_level=args.log_level)

@@ -126,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to write the image; - for stdout (default: <prediction id>.png here, "
         "never overwriting a file)",
     )
+    image.add_argument(
+        "-f", "--force", action="store_true", help="overwrite the --output file if it exists"
+    )
 
     models = commands.add_parser(
         "models",
@@ -180,6 +183,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-faults", type=int, help="stop injecting request faults after this many"
     )
     serve.add_argument("--seed", type=int, default=0, help="seed for every random choice (0)")
+    # Checked by EmulatorConfig, which says what is wrong with a value.
+    serve.add_argument(
+        "--prediction-ttl",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="seconds an ended prediction is kept (3600)",
+    )
+    serve.add_argument(
+        "--max-predictions",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="predictions kept at most; the oldest go first (10000)",
+    )
     serve.add_argument(
         "--log-level",
         default="info",

@@ -5,7 +5,7 @@ Layers:
 - `Backend` (``_backend.py``) holds the live state, and ``_state.py`` the predictions' state
   machine and the prediction object, shared by both protocols;
 - ``_homepage.py``, ``_official.py`` and ``_files.py`` declare routes whose endpoints only parse
-  requests and pick status codes;
+  requests and pick status codes; ``_bodies.py`` reads and checks the JSON bodies they take;
 - ``_routing.py`` puts every route behind the counters and request-level faults of its name.
 """
 

@@ -58,7 +58,13 @@ class Backend:
         """Create the state for `config`; `clock` and `wall_epoch` go to the `PredictionStore`."""
         self.config = config
         self.stats = EmulatorStats()
-        self.store = PredictionStore(clock=clock, wall_epoch=wall_epoch)
+        self.store = PredictionStore(
+            clock=clock,
+            wall_epoch=wall_epoch,
+            ttl=config.prediction_ttl,
+            max_predictions=config.max_predictions,
+            on_drop=self.stats.forget,
+        )
         self.injector = FaultInjector(config.faults)
         self.models: dict[str, ModelSpec] = {spec.name: spec for spec in config.models}
         self._by_version = {self.version_of(spec): spec for spec in config.models}
@@ -111,6 +117,16 @@ class Backend:
                 raise InputError("num_outputs", f"must be an integer from 1 to {MAX_IMAGES}")
             images = images_input
         return ParsedInput(prompt, images)
+
+    def poll(self, prediction_id: str) -> Record | None:
+        """The prediction with this id, counted as polled; ``None`` for an unknown one.
+
+        Only known ids are counted: a client polling made-up ids cannot grow the counters.
+        """
+        record = self.store.get(prediction_id)
+        if record is not None:
+            self.stats.count_poll(prediction_id)
+        return record
 
     def create(
         self, spec: ModelSpec, version: str, inputs: Mapping[str, JsonValue], parsed: ParsedInput

@@ -25,6 +25,11 @@ class EmulatorConfig:
             A model whose ``kind`` is not ``"image"`` produces text.
         api_tokens: The tokens the official ``/v1`` API accepts, or ``None`` to accept any
             non-empty token. The homepage protocol never asks for one.
+        prediction_ttl: Seconds a prediction is kept after it ends (succeeds, fails or is
+            canceled); then it is gone, and its id answers 404. ``math.inf`` keeps it until
+            `max_predictions` evicts it. Running predictions never expire.
+        max_predictions: How many predictions are kept at most: creating one more evicts the
+            oldest, running or not. Bounds the emulator's memory, however long it runs.
     """
 
     duration: float = 1.0
@@ -34,6 +39,8 @@ class EmulatorConfig:
     faults: Faults = field(default_factory=Faults)
     models: tuple[ModelSpec, ...] = MODELS
     api_tokens: frozenset[str] | None = None
+    prediction_ttl: float = 3600.0
+    max_predictions: int = 10_000
 
     def __post_init__(self) -> None:
         if self.duration < 0 or self.starting < 0:
@@ -46,6 +53,12 @@ class EmulatorConfig:
             raise ValueError("models must not be empty")
         if self.api_tokens is not None and not all(self.api_tokens):
             raise ValueError("api_tokens must not contain an empty token")
+        if not self.prediction_ttl > 0:  # also refuses NaN
+            raise ValueError(
+                f"prediction_ttl must be a positive number of seconds, got {self.prediction_ttl}"
+            )
+        if self.max_predictions < 1:
+            raise ValueError(f"max_predictions must be at least 1, got {self.max_predictions}")
 
 
 class ConfigOptions(TypedDict, total=False):
@@ -58,3 +71,5 @@ class ConfigOptions(TypedDict, total=False):
     faults: Faults
     models: tuple[ModelSpec, ...]
     api_tokens: frozenset[str] | None
+    prediction_ttl: float
+    max_predictions: int

@@ -32,19 +32,23 @@ class FileRoutes:
     def routes(self) -> list[RouteSpec]:
         """The route, for the app to guard and mount."""
         # The real service's files are on a CDN, outside both APIs: the homepage error style.
-        path = "/files/{prediction_id}/out-{index:int}.png"
+        # The index is taken as text: Starlette's int convertor would take any run of digits,
+        # and int() of a long one raises, which would be a 500.
+        path = "/files/{prediction_id}/out-{index}.png"
         return [RouteSpec(path, "file", self._image_file, "GET", "homepage")]
 
     async def _image_file(self, request: Request) -> Response:
         store = self._backend.store
         record = store.get(request.path_params["prediction_id"])
-        index: int = request.path_params["index"]
-        if (
-            record is None
-            or index >= record.plan.images
-            or advance(record, store.clock()).status != "succeeded"
-        ):
+        name = f"out-{request.path_params['index']}.png"
+        if record is None:
             return json_error(404, "File not found")
+        # A succeeded image prediction's output is its file names: only those exist, so a
+        # name is matched as text and never parsed unless it is one of them.
+        snap = advance(record, store.clock())
+        if snap.status != "succeeded" or not record.plan.images or name not in (snap.output or ()):
+            return json_error(404, "File not found")
+        index = int(request.path_params["index"])
         # Encoding a large image takes a while: keep the event loop free meanwhile.
         size = self._backend.config.image_size
         data = await run_in_threadpool(png_bytes, record.prompt, index, size)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ._backend import Backend, InputError
+from ._bodies import BodyError, read_json_object
 from ._files import file_url
 from ._responses import json_error
 from ._routing import RouteSpec
@@ -19,9 +18,11 @@ __all__ = ["HomepageRoutes"]
 class HomepageRoutes:
     """The homepage protocol's routes. They only parse requests and pick status codes.
 
-    - ``POST /api/prediction``: create a prediction (201), 400 for a malformed request, 422 for
-      an unknown model, a version of another model, or a missing prompt;
-    - ``GET /api/poll?id=...``: the prediction (200), 400 without an id, 404 for an unknown one.
+    - ``POST /api/prediction``: create a prediction (201), 400 for a malformed request, 413 for
+      a body over `MAX_BODY_BYTES`, 422 for an unknown model, a version of another model, or a
+      missing prompt;
+    - ``GET /api/poll?id=...``: the prediction (200), 400 without an id, 404 for an unknown,
+      expired or evicted one.
     """
 
     def __init__(self, backend: Backend) -> None:
@@ -37,11 +38,9 @@ class HomepageRoutes:
 
     async def _create(self, request: Request) -> Response:
         try:
-            body: object = json.loads(await request.body())
-        except ValueError:
-            return json_error(400, "Request body is not valid JSON.")
-        if not isinstance(body, dict):
-            return json_error(400, "Request body must be a JSON object.")
+            body = await read_json_object(request)
+        except BodyError as error:
+            return json_error(error.status_code, error.detail)
         model, version, inputs = body.get("model"), body.get("version"), body.get("input")
         if not isinstance(model, str) or not model:
             return json_error(400, "Field 'model' is required and must be a string.")
@@ -66,8 +65,7 @@ class HomepageRoutes:
         prediction_id = request.query_params.get("id")
         if not prediction_id:
             return json_error(400, "Query parameter 'id' is required.")
-        self._backend.stats.count_poll(prediction_id)
-        record = self._backend.store.get(prediction_id)
+        record = self._backend.poll(prediction_id)
         if record is None:
             return json_error(404, "Prediction not found")
         return self._prediction(request, record)

@@ -7,7 +7,6 @@ differ: ``get``, ``cancel``, ``web``, and ``stream`` for models that can stream.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
@@ -16,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 
 from ..catalog import ModelSpec
 from ._backend import Backend, InputError
+from ._bodies import BodyError, read_json_object
 from ._faults import RouteName
 from ._files import file_url
 from ._model_info import model_object, version_object
@@ -156,9 +156,7 @@ class OfficialRoutes:
     # --- predictions ----------------------------------------------------------------------------
 
     async def _get(self, request: Request) -> Response:
-        prediction_id: str = request.path_params["prediction_id"]
-        self._backend.stats.count_poll(prediction_id)
-        record = self._backend.store.get(prediction_id)
+        record = self._backend.poll(request.path_params["prediction_id"])
         if record is None:
             return _prediction_not_found(request)
         return self._prediction(request, record)
@@ -225,18 +223,11 @@ class OfficialRoutes:
 
 
 async def _read_object(request: Request) -> dict[str, JsonValue] | Response:
-    """The request's JSON object body, or the 400 problem to answer instead."""
+    """The request's JSON object body, or the 400 or 413 problem to answer instead."""
     try:
-        body: object = json.loads(await request.body())
-    except ValueError:
-        return problem(
-            400, "Bad request", "Request body is not valid JSON.", instance=request.url.path
-        )
-    if not isinstance(body, dict):
-        return problem(
-            400, "Bad request", "Request body must be a JSON object.", instance=request.url.path
-        )
-    return body
+        return await read_json_object(request)
+    except BodyError as error:
+        return problem(error.status_code, error.title, error.detail, instance=request.url.path)
 
 
 def _unauthenticated(request: Request, detail: str, *, title: str = "Unauthenticated") -> Response:

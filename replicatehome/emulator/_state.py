@@ -22,6 +22,7 @@ import math
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -206,25 +207,58 @@ def _tokens(plan: Plan, elapsed: float) -> tuple[str, ...] | None:
 
 
 class PredictionStore:
-    """Creates, numbers and keeps predictions, thread-safely.
+    """Creates, numbers and keeps predictions, thread-safely, within a time and a count limit.
 
     Ids look like Replicate's (26 lowercase base-32 characters). They are derived from a counter,
-    so they are unique within a store and the same from run to run.
+    so they are unique within a store, never reused after an eviction, and the same from run to
+    run.
+
+    A prediction that has ended (succeeded, failed or canceled) is kept `ttl` seconds after it
+    ended, then expires; one still running never expires. Past `max_predictions`, creating a
+    prediction evicts the oldest. Either way it is gone: `get` and `cancel` answer ``None``, as
+    for an id that never existed.
     """
 
-    def __init__(self, *, clock: Clock = time.monotonic, wall_epoch: float | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Clock = time.monotonic,
+        wall_epoch: float | None = None,
+        ttl: float = math.inf,
+        max_predictions: int | None = None,
+        on_drop: Callable[[str], None] | None = None,
+    ) -> None:
         """Create an empty store.
 
         Args:
             clock: The monotonic clock that drives every prediction.
             wall_epoch: The Unix time matching the clock's current reading, for timestamps
                 (default: now). Pass a fixed value for reproducible timestamps.
+            ttl: Seconds an ended prediction is kept (default: for ever).
+            max_predictions: How many predictions are kept at most (default: no limit).
+            on_drop: Called with the id of each prediction that expires or is evicted, outside
+                the store's lock.
         """
+        if not ttl > 0:
+            raise ValueError(f"ttl must be a positive number of seconds, got {ttl}")
+        if max_predictions is not None and max_predictions < 1:
+            raise ValueError(f"max_predictions must be at least 1, got {max_predictions}")
         self.clock = clock
+        self.ttl = ttl
+        self.max_predictions = max_predictions
+        self._on_drop = on_drop
         self._origin = clock()
         self._wall_epoch = time.time() if wall_epoch is None else wall_epoch
         self._lock = threading.Lock()
-        self._records: dict[str, Record] = {}
+        self._created = 0
+        # OrderedDicts, not dicts: taking the first key of a dict that had its first keys
+        # deleted walks over their empty slots, which makes a queue of it quadratic.
+        self._records: OrderedDict[str, Record] = OrderedDict()  # oldest first
+        # The predictions that will end, in the order they are due to: creation order, and a
+        # never-ending one when it is canceled. A failure or a cancel can end one before those
+        # ahead of it, by at most `starting + duration`: it then waits that long to be pruned,
+        # though `get` already answers None.
+        self._ending: OrderedDict[str, None] = OrderedDict()
 
     def create(
         self,
@@ -234,18 +268,30 @@ class PredictionStore:
         prompt: str,
         plan: Plan,
     ) -> Record:
-        """Create and keep a new prediction that starts now. `prompt` is ``input["prompt"]``."""
+        """Create and keep a new prediction that starts now. `prompt` is ``input["prompt"]``.
+
+        Expired predictions are dropped first, then the oldest ones if the store is full: each
+        prediction is dropped once, so this costs O(1), amortised.
+        """
         with self._lock:
-            digest = hashlib.sha256(f"prediction:{len(self._records)}".encode()).digest()
+            now = self.clock()
+            dropped = self._prune(now)
+            digest = hashlib.sha256(f"prediction:{self._created}".encode()).digest()
+            self._created += 1
             prediction_id = base64.b32encode(digest).decode()[:26].lower()
-            record = Record(prediction_id, model, version, input, prompt, self.clock(), plan)
+            record = Record(prediction_id, model, version, input, prompt, now, plan)
             self._records[prediction_id] = record
+            if not plan.never_finish:
+                self._ending[prediction_id] = None
+        self._report(dropped)
         return record
 
     def get(self, prediction_id: str) -> Record | None:
-        """Return the prediction with this id, or ``None``."""
+        """Return the prediction with this id, or ``None`` if there is none, or no longer."""
         with self._lock:
-            return self._records.get(prediction_id)
+            record, dropped = self._live(prediction_id, self.clock())
+        self._report(dropped)
+        return record
 
     def cancel(self, prediction_id: str) -> Record | None:
         """Cancel a prediction now and return it, or ``None`` for an unknown id.
@@ -253,14 +299,61 @@ class PredictionStore:
         A prediction that has ended already, or was canceled before, is returned unchanged.
         """
         with self._lock:
-            record = self._records.get(prediction_id)
-            if record is None:
-                return None
             now = self.clock()
-            if advance(record, now).status in RUNNING:
+            record, dropped = self._live(prediction_id, now)
+            if record is not None and advance(record, now).status in RUNNING:
                 record = replace(record, canceled=now)
-                self._records[prediction_id] = record
-            return record
+                self._records[prediction_id] = record  # an existing key keeps its place
+                # It ends now; one that was never to end joins the queue, at its back.
+                self._ending[prediction_id] = None
+        self._report(dropped)
+        return record
+
+    @property
+    def count(self) -> int:
+        """How many predictions the store holds now, expired ones not yet dropped included."""
+        with self._lock:
+            return len(self._records)
+
+    def _expired(self, record: Record, now: float) -> bool:
+        end = finish_time(record)
+        return end is not None and now >= end + self.ttl
+
+    def _live(self, prediction_id: str, now: float) -> tuple[Record | None, list[str]]:
+        """The record, unless it has expired: then it is dropped at once. Under the lock."""
+        record = self._records.get(prediction_id)
+        if record is None or not self._expired(record, now):
+            return record, []
+        self._drop(prediction_id)
+        return None, [prediction_id]
+
+    def _prune(self, now: float) -> list[str]:
+        """Make room for one more: drop the expired at the front, then the oldest past the cap.
+
+        Returns the ids dropped. Called under the lock.
+        """
+        dropped: list[str] = []
+        while self._ending:
+            first = next(iter(self._ending))
+            if not self._expired(self._records[first], now):
+                break
+            self._drop(first)
+            dropped.append(first)
+        if self.max_predictions is not None:
+            while len(self._records) >= self.max_predictions:
+                oldest = next(iter(self._records))
+                self._drop(oldest)
+                dropped.append(oldest)
+        return dropped
+
+    def _drop(self, prediction_id: str) -> None:
+        del self._records[prediction_id]
+        self._ending.pop(prediction_id, None)
+
+    def _report(self, dropped: list[str]) -> None:
+        if self._on_drop is not None:
+            for prediction_id in dropped:
+                self._on_drop(prediction_id)
 
     def timestamp(self, reading: float) -> str:
         """Format a clock reading as Replicate does: ``2026-01-01T00:00:00.000000Z``."""

@@ -30,7 +30,11 @@ class EmulatorStats:
 
     @property
     def polls(self) -> dict[str, int]:
-        """Polls per prediction id, unknown ids included; polls answered with a fault are not."""
+        """Polls per prediction id, of the predictions the emulator keeps.
+
+        Polls of unknown, expired or evicted ids are not counted, so that the counters stay as
+        bounded as the predictions; neither are polls answered with a fault.
+        """
         with self._lock:
             return dict(self._polls)
 
@@ -58,9 +62,14 @@ class EmulatorStats:
             self._requests[route] += 1
 
     def count_poll(self, prediction_id: str) -> None:
-        """Count one poll of `prediction_id`."""
+        """Count one poll of `prediction_id`, which must be the id of a prediction kept."""
         with self._lock:
             self._polls[prediction_id] += 1
+
+    def forget(self, prediction_id: str) -> None:
+        """Drop the poll count of a prediction that expired or was evicted."""
+        with self._lock:
+            self._polls.pop(prediction_id, None)
 
     def count_fault(self, kind: str) -> None:
         """Count one injected request-level fault of `kind`."""

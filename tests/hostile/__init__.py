@@ -1,0 +1,1 @@
+"""Tests against a server that lies, stalls and floods: every promise must hold."""
