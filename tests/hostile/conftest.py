@@ -13,7 +13,7 @@ import pytest
 from replicatehome import AsyncClient, Client, ImageResult
 
 from ..helpers import AnyClient, Mode, close
-from .server import HostileServer
+from .server import HostileServer, running
 
 ProtocolName = Literal["homepage", "official"]
 TOKEN = "r8_hostile_test_token"
@@ -39,12 +39,8 @@ OFFICIAL = Api("official", "/v1/", "/v1/predictions/")
 @pytest.fixture
 def hostile() -> Iterator[HostileServer]:
     """A hostile server for this test, stopped after it."""
-    server = HostileServer()
-    server.start()
-    try:
+    with running() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(params=["homepage", "official"])

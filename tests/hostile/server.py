@@ -14,7 +14,8 @@ import threading
 import time
 import urllib.parse
 import zlib
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -139,6 +140,17 @@ class HostileServer:
             if request.method == method and request.path.startswith(prefix):
                 return answer
         return respond(404, {"detail": "no such route"})
+
+
+@contextmanager
+def running() -> Iterator[HostileServer]:
+    """A started server, stopped when the block ends."""
+    server = HostileServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 async def _read_request(reader: asyncio.StreamReader) -> Request | None:

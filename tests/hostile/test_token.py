@@ -11,7 +11,7 @@ from replicatehome import TextResult
 
 from ..helpers import call, collect, prediction
 from .conftest import TOKEN, Api, Clients
-from .server import HostileServer, answers, event_stream, respond
+from .server import HostileServer, answers, event_stream, respond, running
 
 pytestmark = pytest.mark.parametrize("api", ["official"], indirect=True)
 
@@ -19,12 +19,8 @@ pytestmark = pytest.mark.parametrize("api", ["official"], indirect=True)
 @pytest.fixture
 def elsewhere() -> Iterator[HostileServer]:
     """A second server: another origin, as an attacker's host would be."""
-    server = HostileServer()
-    server.start()
-    try:
+    with running() as server:
         yield server
-    finally:
-        server.stop()
 
 
 def carried_token(server: HostileServer) -> bool:
