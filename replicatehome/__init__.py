@@ -5,37 +5,102 @@
 ...     print(client.generate_text("Write a haiku").text)
 """
 
-from ._client import AsyncClient, AsyncPredictions, Client, Predictions
-from ._models import PredictionMetrics, PredictionSnapshot, PredictionStatus, PredictionUrls
-from ._prediction import AsyncPrediction, Prediction, PredictionResult
+# Names load on first use (PEP 562), so `import replicatehome` costs almost nothing: httpx,
+# pydantic and tenacity load with the first name that needs them.
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
 from ._version import __version__
-from .catalog import ModelSpec
-from .errors import (
-    APIConnectionError,
-    APIError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    InternalServerError,
-    NotFoundError,
-    PermissionDeniedError,
-    PredictionCanceledError,
-    PredictionDataRemovedError,
-    PredictionError,
-    PredictionFailedError,
-    PredictionNotFinishedError,
-    PredictionTimeoutError,
-    RateLimitError,
-    ReplicateHomeError,
-    ResponseTooLargeError,
-    ResponseValidationError,
-    UnknownModelError,
-    UnprocessableEntityError,
-    UnsupportedFeatureError,
-)
-from .prompts import Message
-from .results import ImageResult, TextResult
+
+if TYPE_CHECKING:
+    from ._client import (
+        AsyncClient,
+        AsyncPredictions,
+        Client,
+        Predictions,
+    )
+    from ._models import (
+        PredictionMetrics,
+        PredictionSnapshot,
+        PredictionStatus,
+        PredictionUrls,
+    )
+    from ._prediction import (
+        AsyncPrediction,
+        Prediction,
+        PredictionResult,
+    )
+    from .catalog import ModelSpec
+    from .errors import (
+        APIConnectionError,
+        APIError,
+        APIStatusError,
+        APITimeoutError,
+        AuthenticationError,
+        BadRequestError,
+        InternalServerError,
+        NotFoundError,
+        PermissionDeniedError,
+        PredictionCanceledError,
+        PredictionDataRemovedError,
+        PredictionError,
+        PredictionFailedError,
+        PredictionNotFinishedError,
+        PredictionTimeoutError,
+        RateLimitError,
+        ReplicateHomeError,
+        ResponseTooLargeError,
+        ResponseValidationError,
+        UnknownModelError,
+        UnprocessableEntityError,
+        UnsupportedFeatureError,
+    )
+    from .prompts import Message
+    from .results import ImageResult, TextResult
+
+_HOMES: dict[str, str] = {
+    "AsyncClient": "_client",
+    "AsyncPredictions": "_client",
+    "Client": "_client",
+    "Predictions": "_client",
+    "PredictionMetrics": "_models",
+    "PredictionSnapshot": "_models",
+    "PredictionStatus": "_models",
+    "PredictionUrls": "_models",
+    "AsyncPrediction": "_prediction",
+    "Prediction": "_prediction",
+    "PredictionResult": "_prediction",
+    "ModelSpec": "catalog",
+    "APIConnectionError": "errors",
+    "APIError": "errors",
+    "APIStatusError": "errors",
+    "APITimeoutError": "errors",
+    "AuthenticationError": "errors",
+    "BadRequestError": "errors",
+    "InternalServerError": "errors",
+    "NotFoundError": "errors",
+    "PermissionDeniedError": "errors",
+    "PredictionCanceledError": "errors",
+    "PredictionDataRemovedError": "errors",
+    "PredictionError": "errors",
+    "PredictionFailedError": "errors",
+    "PredictionNotFinishedError": "errors",
+    "PredictionTimeoutError": "errors",
+    "RateLimitError": "errors",
+    "ReplicateHomeError": "errors",
+    "ResponseTooLargeError": "errors",
+    "ResponseValidationError": "errors",
+    "UnknownModelError": "errors",
+    "UnprocessableEntityError": "errors",
+    "UnsupportedFeatureError": "errors",
+    "Message": "prompts",
+    "ImageResult": "results",
+    "TextResult": "results",
+}
+"""Which submodule defines each public name."""
 
 __all__ = [
     "APIConnectionError",
@@ -77,3 +142,16 @@ __all__ = [
     "UnsupportedFeatureError",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{home}", __name__), name)
+    globals()[name] = value  # found directly from now on
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -198,17 +198,33 @@ def test_ctrl_c_stops_cleanly_with_status_130() -> None:
     assert "Traceback" not in stderr
 
 
-def test_importing_the_sdk_loads_no_cli_or_server_libraries() -> None:
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "import replicatehome",
+        "from replicatehome.cli import main\ntry: main(['--version'])\nexcept SystemExit: pass",
+        "from replicatehome.cli import main\ntry: main(['text', '--help'])\nexcept SystemExit: pass",
+    ],
+    ids=["import", "version", "help"],
+)
+def test_importing_the_sdk_or_asking_the_cli_for_help_loads_nothing_heavy(statement: str) -> None:
+    # What a first call needs (httpx, pydantic, tenacity) loads with the first name it uses.
     code = (
-        "import sys, replicatehome\n"
-        "heavy = {'rich', 'click', 'pygments', 'starlette', 'hypercorn', 'uvicorn'}\n"
+        f"import sys\n{statement}\n"
+        "heavy = {'rich', 'click', 'pygments', 'starlette', 'hypercorn', 'uvicorn', 'httpx', "
+        "'pydantic', 'tenacity'}\n"
         "loaded = sorted(heavy & {name.split('.')[0] for name in sys.modules})\n"
         "ours = sorted(n for n in sys.modules if n.startswith(('replicatehome.cli', "
         "'replicatehome.emulator')))\n"
-        "print(loaded, ours)\n"
+        "print(loaded, ours if statement == 'import replicatehome' else [])\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
-    assert done.stdout.strip() == "[] []"
+    done = subprocess.run(
+        [sys.executable, "-c", f"statement = {statement!r}\n{code}"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[] []"
 
 
 def test_ctrl_c_cancels_the_remote_prediction_on_the_official_api() -> None:

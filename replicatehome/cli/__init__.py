@@ -10,8 +10,8 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import APIConnectionError, PredictionError, ReplicateHomeError, UnknownModelError
-from ._commands import UsageError, run_image, run_models, run_serve, run_text
 from ._parser import build_parser
+from ._usage import UsageError
 
 __all__ = ["main"]
 
@@ -31,6 +31,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = build_parser().parse_args(argv)
     try:
+        # Only now: --help and --version answer without loading httpx, pydantic or rich.
+        from ._commands import run_image, run_models, run_serve, run_text
+
         if args.command == "text":
             return run_text(args, sys.stdout, sys.stdin)
         if args.command == "image":

@@ -16,12 +16,9 @@ from .. import Client, Prediction, PredictionResult, ReplicateHomeError
 from .._config import DEFAULT_WAIT_TIMEOUT
 from ..catalog import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL, MODELS, Kind, find
 from ._progress import Progress
+from ._usage import UsageError
 
-__all__ = ["UsageError", "run_image", "run_models", "run_serve", "run_text"]
-
-
-class UsageError(Exception):
-    """The command line asks for something that cannot be done; exit status 2."""
+__all__ = ["run_image", "run_models", "run_serve", "run_text"]
 
 
 def _prompt(argument: str, stdin: TextIO) -> str:
