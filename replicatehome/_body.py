@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import httpx
 
+from ._shorten import shorten
 from .errors import ResponseTooLargeError, ResponseValidationError
 
 __all__ = ["ACCEPT_ENCODING", "PIECE", "BodyDecoder"]
@@ -32,26 +33,36 @@ class _Inflate:
     def __init__(self, wbits: int) -> None:
         self._wbits = wbits
         self._zlib = zlib.decompressobj(wbits)
-        self._fed = False
+        self._head: bytes | None = b"" if wbits == zlib.MAX_WBITS else None
 
     def feed(self, data: bytes) -> Iterator[bytes]:
         if self._zlib.eof:
             return  # what follows the compressed body is not part of it
-        try:
-            first = self._zlib.decompress(data, PIECE)
-        except zlib.error:
-            if self._fed or self._wbits != zlib.MAX_WBITS:
-                raise
-            # Some servers send raw deflate, without the zlib header, as "deflate".
-            self._wbits = -zlib.MAX_WBITS
-            self._zlib = zlib.decompressobj(self._wbits)
-            first = self._zlib.decompress(data, PIECE)
-        self._fed = True
-        yield first
+        if self._head is not None:
+            # A zlib header is two bytes: have both before telling it from raw deflate.
+            self._head += data
+            if len(self._head) < 2:
+                return
+            data, self._head = self._head, None
+            yield from self._start(data)
+        else:
+            yield self._zlib.decompress(data, PIECE)
         while self._zlib.unconsumed_tail and not self._zlib.eof:
             yield self._zlib.decompress(self._zlib.unconsumed_tail, PIECE)
 
+    def _start(self, data: bytes) -> Iterator[bytes]:
+        try:
+            yield self._zlib.decompress(data, PIECE)
+        except zlib.error:
+            # Some servers send raw deflate, without the zlib header, as "deflate".
+            self._wbits = -zlib.MAX_WBITS
+            self._zlib = zlib.decompressobj(self._wbits)
+            yield self._zlib.decompress(data, PIECE)
+
     def end(self) -> Iterator[bytes]:
+        if self._head:  # a body of one byte
+            data, self._head = self._head, None
+            yield from self._start(data)
         # Output zlib still holds, in pieces: `flush` has no length limit.
         while not self._zlib.eof and (piece := self._zlib.decompress(b"", PIECE)):
             yield piece
@@ -109,7 +120,7 @@ class BodyDecoder:
 
     def _describe(self) -> str:
         request = self._response.request
-        return f"The answer to {request.method} {request.url}"
+        return f"The answer to {request.method} {shorten(request.url)}"
 
     def _invalid(self, what: str) -> ResponseValidationError:
         return ResponseValidationError(

@@ -33,6 +33,7 @@ from ._protocols import WireProtocol
 from ._protocols.sse import EventTooLargeError, SSEDecoder
 from ._responses import error_for_status
 from ._retry import Deadline, RetryPolicy
+from ._shorten import shorten
 from ._untrusted import is_image, parse_url
 from .catalog import Kind, ModelSpec
 from .errors import (
@@ -218,13 +219,20 @@ def _clamp(timeout: httpx.Timeout, limit: float, read_at_least: float) -> httpx.
     )
 
 
+def _where(request: httpx.Request) -> str:
+    """The request, as messages name it: the method and a URL of readable length."""
+    return f"{request.method} {shorten(request.url)}"
+
+
 def _transport_error(request: httpx.Request, exc: httpx.HTTPError) -> APIError:
     if isinstance(exc, httpx.TimeoutException):
         return APITimeoutError(
-            f"{request.method} {request.url} timed out: {type(exc).__name__}", request=request
+            f"{_where(request)} timed out: {type(exc).__name__}",
+            request=request,
         )
     return APIConnectionError(
-        f"{request.method} {request.url} failed: {exc or type(exc).__name__}", request=request
+        f"{_where(request)} failed: {exc or type(exc).__name__}",
+        request=request,
     )
 
 
@@ -321,7 +329,7 @@ class Lifecycle:
             if deadline.expired:
                 # Nothing is sent once the caller's time is up: its answer could not be read.
                 raise APITimeoutError(
-                    f"{request.method} {request.url} was not sent: the deadline has passed",
+                    f"{_where(request)} was not sent: the deadline has passed",
                     request=request,
                 )
             timeout = _clamp(self.timeout, deadline.remaining(), read_at_least)
@@ -339,7 +347,7 @@ class Lifecycle:
             yield _CLOSE
             if redirects == MAX_REDIRECTS:
                 raise ResponseValidationError(
-                    f"{request.method} {request.url} redirected more than {MAX_REDIRECTS} times",
+                    f"{_where(request)} redirected more than {MAX_REDIRECTS} times",
                     response=response,
                     body="",
                 )
@@ -352,7 +360,7 @@ class Lifecycle:
             url = parse_url(response.headers["location"], base=request.url)
         except ValueError as exc:
             raise ResponseValidationError(
-                f"{request.method} {request.url} redirected to an invalid location: {exc}",
+                f"{_where(request)} redirected to an invalid location: {exc}",
                 response=response,
                 body="",
             ) from exc
@@ -375,7 +383,7 @@ class Lifecycle:
         request = response.request
         if deadline.expired:
             raise APITimeoutError(
-                f"{request.method} {request.url}: the deadline passed while reading the answer",
+                f"{_where(request)}: the deadline passed while reading the answer",
                 request=request,
             )
         try:
@@ -700,9 +708,8 @@ class _ImageCheck:
             return rest
         head, self._head = self._head + rest, None
         if not is_image(head[:_IMAGE_HEAD]):
-            shown = self._url if len(self._url) <= 120 else self._url[:117] + "..."
             raise ResponseValidationError(
-                f"The output at {shown} is not an image (it starts {head[:8]!r}); "
+                f"The output at {shorten(self._url)} is not an image (it starts {head[:8]!r}); "
                 "nothing was written.",
                 response=None,
                 body="",

@@ -8,6 +8,7 @@ from typing import TypeVar
 import httpx
 from pydantic import BaseModel, JsonValue, TypeAdapter, ValidationError
 
+from ._shorten import shorten
 from .errors import APIStatusError, ResponseValidationError, status_error_class
 
 __all__ = ["decode_model", "error_for_status"]
@@ -56,7 +57,7 @@ def error_for_status(response: httpx.Response) -> APIStatusError:
     """The typed error for a 4xx or 5xx response, with the server's own explanation."""
     body = _body(response)
     request = response.request
-    message = f"{request.method} {request.url} returned {response.status_code}"
+    message = f"{request.method} {shorten(request.url)} returned {response.status_code}"
     if response.reason_phrase:
         # Not always the standard phrase: the server sends its own on the status line.
         message += f" {response.reason_phrase[:_MAX_REASON]}"
@@ -75,7 +76,7 @@ def decode_model(response: httpx.Response, model: type[M], defaults: dict[str, J
     body = _body(response)
     if not isinstance(body, dict):
         raise ResponseValidationError(
-            f"Expected a JSON object from {response.request.url}, got: {str(body)[:200]!r}",
+            f"Expected a JSON object from {shorten(response.request.url)}, got: {shorten(body)!r}",
             response=response,
             body=body,
         )
@@ -84,7 +85,7 @@ def decode_model(response: httpx.Response, model: type[M], defaults: dict[str, J
         return model.model_validate({**body, **filled})
     except ValidationError as exc:
         raise ResponseValidationError(
-            f"Unexpected response from {response.request.url}: {exc.errors()[0]['msg']}",
+            f"Unexpected response from {shorten(response.request.url)}: {exc.errors()[0]['msg']}",
             response=response,
             body=body,
         ) from exc

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ._shorten import shorten
+
 if TYPE_CHECKING:
     import httpx
     from pydantic import JsonValue
@@ -164,7 +166,8 @@ class PredictionFailedError(PredictionError):
 
     def __init__(self, prediction: PredictionSnapshot) -> None:
         super().__init__(
-            f"Prediction {prediction.id} failed: {prediction.error or 'no error message given'}",
+            f"Prediction {prediction.id} failed: "
+            f"{shorten(prediction.error, 500) if prediction.error else 'no error message given'}",
             prediction,
         )
 
