@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         Client,
         Predictions,
     )
+    from ._history import PollStats
     from ._models import (
         PredictionMetrics,
         PredictionSnapshot,
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
     from .results import ImageResult, TextResult
 
 _HOMES: dict[str, str] = {
+    "PollStats": "_history",
     "AsyncClient": "_client",
     "AsyncPredictions": "_client",
     "Client": "_client",
@@ -119,6 +121,7 @@ __all__ = [
     "ModelSpec",
     "NotFoundError",
     "PermissionDeniedError",
+    "PollStats",
     "Prediction",
     "PredictionCanceledError",
     "PredictionDataRemovedError",

@@ -14,6 +14,7 @@ import httpx
 
 from ._config import DEFAULT_LIMITS, DEFAULT_WAIT_TIMEOUT, configure
 from ._drivers import AsyncDriver, SyncDriver
+from ._history import PollStats
 from ._lifecycle import Flow
 from ._logs import setup_from_env
 from ._models import PredictionSnapshot
@@ -62,7 +63,7 @@ class Predictions:
         lifecycle = self._driver.lifecycle
         spec = lifecycle.resolve(model, version)
         snapshot = self._driver.run(lifecycle.create(spec, input, lifecycle.deadline()))
-        return Prediction(self._driver, snapshot, spec.kind)
+        return Prediction(self._driver, snapshot, spec.kind, created=True)
 
     def get(self, id: str) -> Prediction[PredictionResult]:
         """Look up a prediction by id.
@@ -72,7 +73,7 @@ class Predictions:
         """
         lifecycle = self._driver.lifecycle
         snapshot = self._driver.run(lifecycle.get(check_prediction_id(id), lifecycle.deadline()))
-        return Prediction(self._driver, snapshot, None)
+        return Prediction(self._driver, snapshot, None, created=False)
 
 
 class AsyncPredictions:
@@ -107,7 +108,7 @@ class AsyncPredictions:
         lifecycle = self._driver.lifecycle
         spec = lifecycle.resolve(model, version)
         snapshot = await self._driver.run(lifecycle.create(spec, input, lifecycle.deadline()))
-        return AsyncPrediction(self._driver, snapshot, spec.kind)
+        return AsyncPrediction(self._driver, snapshot, spec.kind, created=True)
 
     async def get(self, id: str) -> AsyncPrediction[PredictionResult]:
         """Look up a prediction by id.
@@ -119,7 +120,7 @@ class AsyncPredictions:
         snapshot = await self._driver.run(
             lifecycle.get(check_prediction_id(id), lifecycle.deadline())
         )
-        return AsyncPrediction(self._driver, snapshot, None)
+        return AsyncPrediction(self._driver, snapshot, None, created=False)
 
 
 _OPTIONS_DOC = """
@@ -163,6 +164,15 @@ class _ClientBase(Generic[D]):
     def base_url(self) -> str:
         """The server this client talks to."""
         return self._base_url
+
+    @property
+    def poll_stats(self) -> PollStats:
+        """What this client has learned of past runs, per model, to poll when one will end.
+
+        ``client.poll_stats.export()`` gives JSON-ready data; ``poll_stats.seed(data)`` warms a
+        new client (in a new process, say) with it.
+        """
+        return self._driver.lifecycle.history
 
     @property
     def backend(self) -> Backend:

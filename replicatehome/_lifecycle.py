@@ -27,6 +27,7 @@ import httpx
 import tenacity
 
 from ._body import BodyDecoder
+from ._history import PollStats
 from ._logs import logger, redact
 from ._models import PredictionSnapshot, PredictionStatus
 from ._protocols import WireProtocol
@@ -161,9 +162,11 @@ class Tracked:
     only when it is read, so following a long stream costs time in proportion to its length.
     """
 
-    def __init__(self, snapshot: PredictionSnapshot) -> None:
+    def __init__(self, snapshot: PredictionSnapshot, since: float | None = None) -> None:
         self._snapshot = snapshot
         self._chunks: list[str] = []
+        self.since = since
+        """The clock reading when this client created the prediction; ``None`` if it did not."""
 
     @property
     def snapshot(self) -> PredictionSnapshot:
@@ -291,6 +294,7 @@ class Lifecycle:
         self.wait_timeout = wait_timeout
         self.limits = limits
         self.clock = clock
+        self.history = PollStats()
 
     def deadline(self, timeout: float | None = None) -> Deadline:
         """A deadline `timeout` seconds away, or `wait_timeout` away when it is ``None``."""
@@ -636,7 +640,13 @@ class Lifecycle:
                 yield from self._poll(tracked, deadline, on_update)
         if progress is not None and (chunk := progress.new_text(tracked.snapshot)):
             yield Emit(chunk)
-        retrying = self.policy.polling(deadline)
+        # Text is shown as it grows, so a stream polls on the usual rhythm; a wait polls when
+        # past runs of the model say it will end.
+        learned = not stream and tracked.since is not None
+        expected = self.history.expected(tracked.snapshot.model, tracked.snapshot.version)
+        retrying = self.policy.polling(
+            deadline, expected if learned else None, tracked.since or 0.0
+        )
         retrying.begin()
         state = tenacity.RetryCallState(retrying, None, (), {})
         # What we already know counts as the first poll: a finished prediction needs none.
@@ -648,6 +658,7 @@ class Lifecycle:
                 yield Sleep(float(action))
                 continue
             if not isinstance(action, tenacity.DoAttempt):
+                self.history.record(tracked.snapshot)
                 return outcome(tracked.snapshot, deadline)
             yield from self._poll(tracked, deadline, on_update)
             if progress is not None and (chunk := progress.new_text(tracked.snapshot)):
@@ -682,7 +693,8 @@ class Lifecycle:
         Without `stream`, the create holds (``Prefer: wait``) where the backend can, so a short
         prediction finishes in a single request.
         """
-        tracked = Tracked((yield from self.create(spec, input, deadline, hold=not stream)))
+        snapshot = yield from self.create(spec, input, deadline, hold=not stream)
+        tracked = Tracked(snapshot, since=self.clock())
         return (yield from self.wait(tracked, deadline, stream=stream))
 
 

@@ -54,11 +54,12 @@ class _PredictionHandle(Generic[R_co]):
         snapshot: PredictionSnapshot,
         kind: Kind | None,
         *,
+        created: bool,
         fetch: Fetch | None = None,
         afetch: AsyncFetch | None = None,
     ) -> None:
         self._lifecycle = lifecycle
-        self._tracked = Tracked(snapshot)
+        self._tracked = Tracked(snapshot, since=lifecycle.clock() if created else None)
         self._kind = kind
         self._fetch = fetch
         self._afetch = afetch
@@ -174,8 +175,12 @@ class _PredictionHandle(Generic[R_co]):
 class Prediction(_PredictionHandle[R_co]):
     """A prediction started or fetched by `Client`: a live handle on the server's state."""
 
-    def __init__(self, driver: SyncDriver, snapshot: PredictionSnapshot, kind: Kind | None) -> None:
-        super().__init__(driver.lifecycle, snapshot, kind, fetch=sync_fetch(driver))
+    def __init__(
+        self, driver: SyncDriver, snapshot: PredictionSnapshot, kind: Kind | None, *, created: bool
+    ) -> None:
+        super().__init__(
+            driver.lifecycle, snapshot, kind, created=created, fetch=sync_fetch(driver)
+        )
         self._driver = driver
 
     def refresh(self) -> Self:
@@ -227,9 +232,11 @@ class AsyncPrediction(_PredictionHandle[R_co]):
     """A prediction started or fetched by `AsyncClient`: a live handle on the server's state."""
 
     def __init__(
-        self, driver: AsyncDriver, snapshot: PredictionSnapshot, kind: Kind | None
+        self, driver: AsyncDriver, snapshot: PredictionSnapshot, kind: Kind | None, *, created: bool
     ) -> None:
-        super().__init__(driver.lifecycle, snapshot, kind, afetch=async_fetch(driver))
+        super().__init__(
+            driver.lifecycle, snapshot, kind, created=created, afetch=async_fetch(driver)
+        )
         self._driver = driver
 
     async def refresh(self) -> Self:

@@ -17,6 +17,7 @@ import tenacity
 from tenacity.stop import stop_base
 from tenacity.wait import wait_base
 
+from ._history import Expected
 from ._logs import logger
 from ._models import PredictionSnapshot
 from .errors import APIConnectionError, APIStatusError, RateLimitError
@@ -111,6 +112,30 @@ class _Until(wait_base):
         return min(self.inner(retry_state), self.deadline.remaining())
 
 
+class _AroundExpectedEnd(wait_base):
+    """Poll seldom before the expected end, densely around it, and back off after it.
+
+    `since` is the clock reading when the prediction was created. Past `Expected.late`, the past
+    runs were wrong: the next poll comes after as long as it is overdue, between
+    `Expected.dense` and `cap`, so the gaps double up to `cap`.
+    """
+
+    def __init__(self, expected: Expected, since: float, clock: Callable[[], float], cap: float):
+        self.expected = expected
+        self.since = since
+        self.clock = clock
+        self.cap = cap
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        age = self.clock() - self.since
+        expected = self.expected
+        if age < expected.early:
+            return expected.early - age
+        if age < expected.late:
+            return expected.dense
+        return min(self.cap, max(expected.dense, age - expected.late))
+
+
 class _HonourRetryAfter(wait_base):
     """The larger of the server's ``Retry-After`` hint and our back-off, capped."""
 
@@ -173,15 +198,23 @@ class RetryPolicy:
             reraise=True,
         )
 
-    def polling(self, deadline: Deadline) -> tenacity.Retrying:
-        """Poll until a terminal status; at the deadline, hand back the last snapshot."""
+    def polling(
+        self, deadline: Deadline, expected: Expected | None = None, since: float = 0.0
+    ) -> tenacity.Retrying:
+        """Poll until a terminal status; at the deadline, hand back the last snapshot.
+
+        With `expected` (from past runs of the model, for a prediction created at `since`), polls
+        cluster around the expected end; without, they back off from `first_poll`.
+        """
         first = min(self.first_poll, self.poll_interval)
+        schedule: wait_base = (
+            tenacity.wait_exponential(multiplier=first, exp_base=1.5, max=self.poll_interval)
+            if expected is None
+            else _AroundExpectedEnd(expected, since, deadline.clock, self.poll_interval)
+        )
         return tenacity.Retrying(
             retry=tenacity.retry_if_result(_still_running),
-            wait=_Until(
-                deadline,
-                tenacity.wait_exponential(multiplier=first, exp_base=1.5, max=self.poll_interval),
-            ),
+            wait=_Until(deadline, schedule),
             stop=_StopAt(deadline),
             retry_error_callback=_last_snapshot,
         )
