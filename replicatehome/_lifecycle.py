@@ -435,10 +435,15 @@ class Lifecycle:
         return _complete(response, body)
 
     def _retried(
-        self, attempt: Callable[[], Flow[T]], deadline: Deadline, *, idempotent: bool
+        self,
+        attempt: Callable[[], Flow[T]],
+        deadline: Deadline,
+        *,
+        idempotent: bool,
+        patient: bool = False,
     ) -> Flow[T]:
         """Run the flow that `attempt` makes, again as the policy says for this kind of request."""
-        retrying = self.policy.requests(deadline, idempotent=idempotent)
+        retrying = self.policy.requests(deadline, idempotent=idempotent, patient=patient)
         retrying.begin()
         state = tenacity.RetryCallState(retrying, None, (), {})
         failure: APIError | None = None
@@ -465,6 +470,7 @@ class Lifecycle:
         deadline: Deadline,
         *,
         idempotent: bool,
+        patient: bool = False,
         read_at_least: float = 0.0,
     ) -> Flow[httpx.Response]:
         """Send `request` and return its 2xx answer, read whole; retried as the policy says."""
@@ -473,6 +479,7 @@ class Lifecycle:
                 lambda: self._exchange(request, deadline, read_at_least),
                 deadline,
                 idempotent=idempotent,
+                patient=patient,
             )
         )
 
@@ -500,10 +507,12 @@ class Lifecycle:
         logger.info("Created prediction %s (%s)", snapshot.id, spec.name)
         return snapshot
 
-    def get(self, prediction_id: str, deadline: Deadline) -> Flow[PredictionSnapshot]:
-        """Read a prediction's current state."""
+    def get(
+        self, prediction_id: str, deadline: Deadline, *, patient: bool = False
+    ) -> Flow[PredictionSnapshot]:
+        """Read a prediction's current state; `patient`ly within a wait (see `RetryPolicy`)."""
         request = self.protocol.get_request(prediction_id)
-        response = yield from self.request(request, deadline, idempotent=True)
+        response = yield from self.request(request, deadline, idempotent=True, patient=patient)
         return self.protocol.read_prediction(response)
 
     def cancel(self, prediction_id: str, deadline: Deadline) -> Flow[PredictionSnapshot]:
@@ -672,7 +681,7 @@ class Lifecycle:
         on_update: Callable[[PredictionSnapshot], None] | None,
     ) -> Flow[None]:
         try:
-            tracked.snapshot = yield from self.get(tracked.snapshot.id, deadline)
+            tracked.snapshot = yield from self.get(tracked.snapshot.id, deadline, patient=True)
         except APIError as exc:
             if deadline.expired:
                 raise PredictionTimeoutError(tracked.snapshot, deadline.seconds) from exc

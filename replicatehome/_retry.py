@@ -183,17 +183,28 @@ class RetryPolicy:
     backoff: float = 0.5
     max_backoff: float = 8.0
 
-    def requests(self, deadline: Deadline, *, idempotent: bool) -> tenacity.Retrying:
-        """Retry one request on transient failures; a create only where it cannot duplicate."""
+    def requests(
+        self, deadline: Deadline, *, idempotent: bool, patient: bool = False
+    ) -> tenacity.Retrying:
+        """Retry one request on transient failures; a create only where it cannot duplicate.
+
+        A `patient` request, a poll within a wait, is retried until the deadline rather than
+        `max_retries` times, with gaps of at most `poll_interval`: the prediction runs on
+        whatever the server's passing trouble, and giving up would lose it.
+        """
+        longest = min(self.max_backoff, self.poll_interval) if patient else self.max_backoff
         backoff = tenacity.wait_exponential(
-            multiplier=self.backoff, max=self.max_backoff
-        ) + tenacity.wait_random(0, self.backoff / 2)
+            multiplier=self.backoff, max=longest
+        ) + tenacity.wait_random(0, min(self.backoff, longest) / 2)
+        attempts = (
+            tenacity.stop_never if patient else tenacity.stop_after_attempt(self.max_retries + 1)
+        )
         return tenacity.Retrying(
             retry=tenacity.retry_if_exception(
                 _is_transient if idempotent else _cannot_have_created
             ),
             wait=_Until(deadline, _HonourRetryAfter(backoff)),
-            stop=tenacity.stop_after_attempt(self.max_retries + 1) | _StopAt(deadline),
+            stop=attempts | _StopAt(deadline),
             before_sleep=_log_retry,
             reraise=True,
         )

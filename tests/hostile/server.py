@@ -61,6 +61,7 @@ class HostileServer:
     _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _writers: dict[asyncio.Task[None], asyncio.StreamWriter] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -87,9 +88,12 @@ class HostileServer:
 
         def run() -> None:
             asyncio.set_event_loop(loop)
-            self._server = loop.run_until_complete(main())
-            ready.set()
-            loop.run_forever()
+            try:
+                self._server = loop.run_until_complete(main())
+                ready.set()
+                loop.run_forever()
+            finally:
+                loop.close()  # here, in its own thread, once nothing runs on it
 
         self._loop = loop
         self._thread = threading.Thread(target=run, name="hostile-server", daemon=True)
@@ -106,18 +110,23 @@ class HostileServer:
         async def shutdown() -> None:
             self._server.close()
             for task in list(self._tasks):
+                # Hang up as well: Python 3.11's wait_for can swallow a cancel that races a result.
+                self._writers[task].transport.abort()
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
-            loop.stop()
 
-        loop.call_soon_threadsafe(lambda: loop.create_task(shutdown()))
+        # run_coroutine_threadsafe holds the task: asyncio itself keeps only a weak reference.
+        asyncio.run_coroutine_threadsafe(shutdown(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
-        loop.close()
+        if thread.is_alive():
+            raise RuntimeError("the hostile server did not stop within 10 s")
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
+        self._writers[task] = writer
         try:
             for _ in range(_MAX_REQUESTS_PER_CONNECTION):
                 request = await _read_request(reader)
@@ -133,6 +142,7 @@ class HostileServer:
             return  # `stop()`: ending quietly keeps asyncio from logging the cancellation
         finally:
             self._tasks.discard(task)
+            self._writers.pop(task, None)
             writer.close()
 
     def _answer_for(self, request: Request) -> Answer:
