@@ -2,6 +2,7 @@
 
 Each session installs the locked dev dependencies with uv, so it runs what CI runs. One more,
 ``nox -s compat``, is not run by default: it adds gpt4free to test `replicatehome.compat.g4f`.
+Nor are ``nox -s bench`` and ``nox -s soak`` (ten minutes of faults; ``-- --short`` for 30 s).
 """
 
 from __future__ import annotations
@@ -67,6 +68,20 @@ def compat(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Measure import cost, completion latency and memory against the emulator."""
+    """Measure this project against replicate-python 1.0.7 and replicate 2.0.0b4, side by side.
+
+    The peers get venvs of their own under ``.nox/bench-venvs/`` (built by ``--setup``), so
+    they never enter the project's lock; so does this project, without its dev tools. matplotlib,
+    for the plot, is installed in this session only. ``nox -s bench -- --quick`` tries it in
+    under 3 minutes and writes nothing; the full run rewrites ``docs/benchmarks.md``.
+    """
     _sync(session)
-    session.run("python", "benchmarks/bench.py")
+    session.install("matplotlib")
+    session.run("python", "benchmarks/bench.py", "--setup", *session.posargs)
+
+
+@nox.session
+def soak(session: nox.Session) -> None:
+    """Hold the SDK's promises against a faulty emulator for minutes (docs/reliability.md)."""
+    _sync(session)
+    session.run("python", "benchmarks/soak.py", *session.posargs)

@@ -522,6 +522,51 @@ def test_serve_takes_the_bounds_as_flags(
     assert len(configs) == 2
 
 
+async def test_an_input_can_ask_for_its_own_duration(clock: FakeClock) -> None:
+    app = create_app(
+        EmulatorConfig(starting=0.2, duration=1.0, duration_from_input="seconds"), clock=clock
+    )
+    transport = httpx.ASGITransport(app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+        long = await create(client, seconds=3)
+        short = await create(client)  # no key: the configured duration
+        response = await client.post(
+            "/v1/models/" + GEMMA.name + "/predictions",
+            json={"input": {"prompt": "x", "seconds": 0.5}},
+            headers={"Authorization": "Bearer r8_test"},
+        )
+        assert response.status_code == 201, response.text
+        official = response.json()["id"]
+        clock.now += 1.2
+        assert (await poll(client, short))["status"] == "succeeded"
+        assert (await poll(client, official))["status"] == "succeeded"
+        assert (await poll(client, long))["status"] == "processing"
+        clock.now += 2.0
+        done = await poll(client, long)
+        assert done["status"] == "succeeded"
+        assert done["metrics"] == {"predict_time": 3.0, "total_time": 3.2}
+        refused = await client.post("/api/prediction", json=body_for(seconds="3"))
+        assert refused.status_code == 422
+        assert "'seconds'" in refused.json()["detail"]
+    assert app.stats.predictions == 3
+
+
+def test_serve_takes_the_duration_input_key_as_a_flag(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configs: list[EmulatorConfig] = []
+
+    def fake_serve(config: EmulatorConfig, **options: object) -> None:
+        configs.append(config)
+
+    monkeypatch.setattr(replicatehome.emulator, "serve", fake_serve)
+    assert main(["serve", "--duration-from-input", "seconds"]) == 0
+    assert main(["serve"]) == 0
+    assert [c.duration_from_input for c in configs] == ["seconds", None]
+    assert main(["serve", "--duration-from-input", ""]) == 2
+    assert "must be" in capsys.readouterr().err
+
+
 # --- over real sockets ------------------------------------------------------------------------
 
 

@@ -10,10 +10,11 @@ import zlib
 from dataclasses import fields
 
 import pytest
+from pydantic import JsonValue
 
 from replicatehome.catalog import MODELS
 from replicatehome.emulator import ConfigOptions, EmulatorConfig, Faults, emulated_text
-from replicatehome.emulator._backend import Backend
+from replicatehome.emulator._backend import Backend, InputError
 from replicatehome.emulator._bodies import MAX_DEPTH, BodyError, parse_json_object
 from replicatehome.emulator._faults import FAILURE_MESSAGES, FaultInjector
 from replicatehome.emulator._images import png_bytes
@@ -430,6 +431,31 @@ def test_unknown_ids_are_not_remembered(clock: FakeClock) -> None:
     assert backend.stats.polls == {}  # its count went with it
 
 
+def test_an_input_key_can_set_the_duration(clock: FakeClock) -> None:
+    backend = Backend(
+        EmulatorConfig(duration=1.0, duration_from_input="seconds"), clock=clock, wall_epoch=0.0
+    )
+    for seconds, expected in ((2.5, 2.5), (0, 0.0), (86_400, 86_400.0)):
+        inputs = {"prompt": "hi", "seconds": seconds}
+        record = backend.create(GEMMA, "v", inputs, backend.parse_input(GEMMA, inputs))
+        assert record.plan.duration == expected
+    plain = backend.create(
+        GEMMA, "v", {"prompt": "hi"}, backend.parse_input(GEMMA, {"prompt": "hi"})
+    )
+    assert plain.plan.duration == 1.0  # no key: the configured duration
+    bad_values: list[JsonValue] = [-0.1, 86_400.5, True, "2", None, [1], math.nan]
+    for bad in bad_values:
+        with pytest.raises(InputError, match="seconds must be a number of seconds from 0 to"):
+            backend.parse_input(GEMMA, {"prompt": "hi", "seconds": bad})
+
+
+def test_without_the_option_the_key_is_just_an_input(clock: FakeClock) -> None:
+    backend = Backend(EmulatorConfig(duration=1.0), clock=clock, wall_epoch=0.0)
+    inputs = {"prompt": "hi", "seconds": "anything"}
+    record = backend.create(GEMMA, "v", inputs, backend.parse_input(GEMMA, inputs))
+    assert record.plan.duration == 1.0
+
+
 # --- request bodies ---------------------------------------------------------------------------
 
 
@@ -555,6 +581,7 @@ def test_never_finish_wins_over_failure() -> None:
         {"prediction_ttl": -1.0},
         {"prediction_ttl": math.nan},
         {"max_predictions": 0},
+        {"duration_from_input": ""},
     ],
 )
 def test_config_rejects_nonsense(options: dict[str, object]) -> None:

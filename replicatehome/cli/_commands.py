@@ -218,6 +218,7 @@ def run_serve(args: argparse.Namespace) -> int:
             faults=faults,
             prediction_ttl=args.prediction_ttl,
             max_predictions=args.max_predictions,
+            duration_from_input=args.duration_from_input,
         )
     except ValueError as error:
         raise UsageError(str(error)) from error

@@ -157,6 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--starting", type=float, default=0.2, help="seconds a prediction is starting (0.2)"
     )
     serve.add_argument(
+        "--duration-from-input",
+        metavar="KEY",
+        help="an input key whose number, when present, replaces --duration for that prediction",
+    )
+    serve.add_argument(
         "--failure-rate", type=_fraction, default=0.0, help="fraction of predictions that fail"
     )
     serve.add_argument(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from ..catalog import ModelSpec
-from ._config import EmulatorConfig
+from ._config import MAX_INPUT_DURATION, EmulatorConfig
 from ._faults import FaultInjector
 from ._state import Clock, Plan, PredictionStore, Record, emulated_tokens
 from ._stats import EmulatorStats
@@ -43,10 +43,12 @@ class InputError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class ParsedInput:
-    """What the emulator needs from a valid input: the prompt, and how many images to make."""
+    """What the emulator needs from a valid input: the prompt, how many images to make, and the
+    seconds of processing the input asks for (``None``: the configured `duration`)."""
 
     prompt: str
     images: int
+    duration: float | None = None
 
 
 class Backend:
@@ -100,8 +102,9 @@ class Backend:
         """Check a prediction's input for `spec`.
 
         Raises:
-            InputError: ``prompt`` is missing or not a string, or ``num_outputs`` (images only)
-                is not an integer from 1 to 10.
+            InputError: ``prompt`` is missing or not a string, ``num_outputs`` (images only)
+                is not an integer from 1 to 10, or the `EmulatorConfig.duration_from_input` key
+                is there with anything but a number of seconds from 0 to `MAX_INPUT_DURATION`.
         """
         prompt = inputs.get("prompt")
         if not isinstance(prompt, str):
@@ -116,7 +119,21 @@ class Backend:
             ):
                 raise InputError("num_outputs", f"must be an integer from 1 to {MAX_IMAGES}")
             images = images_input
-        return ParsedInput(prompt, images)
+        return ParsedInput(prompt, images, self._input_duration(inputs))
+
+    def _input_duration(self, inputs: Mapping[str, JsonValue]) -> float | None:
+        """The seconds of processing the input asks for, if the config lets inputs ask."""
+        key = self.config.duration_from_input
+        if key is None or key not in inputs:
+            return None
+        seconds = inputs[key]
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, int | float)
+            or not 0 <= seconds <= MAX_INPUT_DURATION  # also refuses NaN
+        ):
+            raise InputError(key, f"must be a number of seconds from 0 to {MAX_INPUT_DURATION:g}")
+        return float(seconds)
 
     def poll(self, prediction_id: str) -> Record | None:
         """The prediction with this id, counted as polled; ``None`` for an unknown one.
@@ -135,7 +152,7 @@ class Backend:
         fate = self.injector.for_prediction()
         plan = Plan(
             starting=self.config.starting,
-            duration=self.config.duration,
+            duration=self.config.duration if parsed.duration is None else parsed.duration,
             tokens=() if parsed.images else emulated_tokens(spec.name, parsed.prompt),
             images=parsed.images,
             error=fate.error,

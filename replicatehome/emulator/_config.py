@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TypedDict
+from typing import Final, TypedDict
 
 from ..catalog import MODELS, ModelSpec
 from ._faults import Faults
 
-__all__ = ["ConfigOptions", "EmulatorConfig"]
+__all__ = ["MAX_INPUT_DURATION", "ConfigOptions", "EmulatorConfig"]
+
+MAX_INPUT_DURATION: Final = 86_400.0
+"""The longest duration an input may ask for with `EmulatorConfig.duration_from_input`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +33,10 @@ class EmulatorConfig:
             `max_predictions` evicts it. Running predictions never expire.
         max_predictions: How many predictions are kept at most: creating one more evicts the
             oldest, running or not. Bounds the emulator's memory, however long it runs.
+        duration_from_input: An input key, or ``None``. A prediction whose input has this key
+            processes for that many seconds instead of `duration` (a number from 0 to
+            `MAX_INPUT_DURATION`; anything else is refused with a 422). Benchmarks use it to mix
+            durations without changing the clients, which send any input.
     """
 
     duration: float = 1.0
@@ -41,6 +48,7 @@ class EmulatorConfig:
     api_tokens: frozenset[str] | None = None
     prediction_ttl: float = 3600.0
     max_predictions: int = 10_000
+    duration_from_input: str | None = None
 
     def __post_init__(self) -> None:
         if self.duration < 0 or self.starting < 0:
@@ -59,6 +67,8 @@ class EmulatorConfig:
             )
         if self.max_predictions < 1:
             raise ValueError(f"max_predictions must be at least 1, got {self.max_predictions}")
+        if self.duration_from_input == "":
+            raise ValueError("duration_from_input must be an input key, not empty")
 
 
 class ConfigOptions(TypedDict, total=False):
@@ -73,3 +83,4 @@ class ConfigOptions(TypedDict, total=False):
     api_tokens: frozenset[str] | None
     prediction_ttl: float
     max_predictions: int
+    duration_from_input: str | None
