@@ -108,8 +108,21 @@ class AsyncDriver:
     def __init__(self, http: httpx.AsyncClient, lifecycle: Lifecycle) -> None:
         self.http = http
         self.lifecycle = lifecycle
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _check_loop(self) -> None:
+        # Pooled connections belong to the loop that opened them: another loop cannot use them.
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif self._loop is not loop:
+            raise RuntimeError(
+                "This AsyncClient is in use by another event loop. Make one AsyncClient per "
+                "event loop: inside each asyncio.run(), or one per thread."
+            )
 
     async def _steps(self, flow: Flow[T]) -> AsyncGenerator[str | bytes | Finished[T], None]:
+        self._check_loop()
         opened: httpx.Response | None = None  # the one response a flow holds open
         chunks: AsyncIterator[bytes] | None = None
         try:

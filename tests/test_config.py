@@ -13,6 +13,7 @@ import respx
 import replicatehome
 from replicatehome import AsyncClient, Client
 from replicatehome._logs import logger, setup_from_env
+from replicatehome.emulator import Emulator
 
 from .helpers import BASE_URL, AnyClient, Mode, answer, call, close, handle, make_client, prediction
 
@@ -167,3 +168,17 @@ def test_the_public_api_is_exactly_exported() -> None:
         assert getattr(replicatehome, name) is not None
         if name != "__version__" and name != "PredictionResult":
             assert getattr(replicatehome, name).__doc__, f"{name} has no docstring"
+
+
+def test_an_async_client_used_from_a_second_event_loop_says_what_to_do(emu: Emulator) -> None:
+    first, second = asyncio.new_event_loop(), asyncio.new_event_loop()
+    client = AsyncClient(base_url=emu.url)
+    try:
+        first.run_until_complete(client.generate_text("hi"))
+
+        with pytest.raises(RuntimeError, match="one AsyncClient per event loop"):
+            second.run_until_complete(client.generate_text("hi"))
+    finally:
+        first.run_until_complete(client.aclose())
+        first.close()
+        second.close()
