@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -684,3 +685,39 @@ def test_importing_the_sdk_does_not_import_the_server_stack() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, timeout=30)
     with pytest.raises(AttributeError):
         _ = replicatehome.emulator.NoSuchThing
+
+
+def _exchange(sock: socket.socket, head: bytes, body: bytes) -> bytes:
+    """Send a request in two writes, as real clients do, and read one whole answer."""
+    sock.sendall(head)
+    time.sleep(0.05)  # the answer may come before the body: the server must still read it
+    sock.sendall(body)
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        answer += sock.recv(65536) or b"<closed>"
+        assert not answer.endswith(b"<closed>"), "the server hung up without an answer"
+    head_part, _, rest = answer.partition(b"\r\n\r\n")
+    fields = dict(line.split(b": ", 1) for line in head_part.split(b"\r\n")[1:])
+    length = int({k.lower(): v for k, v in fields.items()}[b"content-length"])
+    while len(rest) < length:
+        rest += sock.recv(65536)
+    return head_part.split(b"\r\n")[0]
+
+
+@pytest.mark.parametrize("fault", [{"server_error_rate": 1.0}, {"rate_limit_rate": 1.0}])
+def test_a_faulted_create_leaves_its_keep_alive_connection_usable(fault: dict[str, float]) -> None:
+    body = json.dumps({"version": GEMMA.version, "input": {"prompt": "x"}}).encode()
+    faults = Faults(routes=frozenset({"create"}), **fault)  # type: ignore[arg-type]
+    with (
+        Emulator(duration=0.05, faults=faults) as emu,
+        socket.create_connection(
+            (httpx.URL(emu.url).host, httpx.URL(emu.url).port or 80), timeout=5
+        ) as sock,
+    ):
+        head = (
+            f"POST /api/prediction HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        statuses = [_exchange(sock, head, body) for _ in range(2)]
+
+    assert all(status.split()[1] in (b"429", b"502", b"503", b"504") for status in statuses)

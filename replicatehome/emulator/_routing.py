@@ -8,6 +8,7 @@ instead of the endpoint. Endpoints never see a faulted request.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass
 
 import anyio
@@ -16,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ._backend import Backend
+from ._bodies import MAX_BODY_BYTES
 from ._faults import RouteName
 from ._responses import JSON_MEDIA_TYPES, Protocol, fault_response
 
@@ -36,6 +38,20 @@ class RouteSpec:
     protocol: Protocol
 
 
+async def _drain(request: Request) -> None:
+    """Read what a faulted request sent, up to a cap, so its keep-alive connection stays usable.
+
+    An answer sent before the body is read makes the server close the connection without
+    saying so, and a client that reuses it sees a disconnect instead of the fault.
+    """
+    seen = 0
+    with suppress(ClientDisconnect):
+        async for chunk in request.stream():
+            seen += len(chunk)
+            if seen > MAX_BODY_BYTES:
+                break
+
+
 def guarded_route(backend: Backend, spec: RouteSpec) -> Route:
     """Make a Starlette route of `spec`, behind the counters and faults of its route name."""
     name = spec.name
@@ -54,6 +70,7 @@ def guarded_route(backend: Backend, spec: RouteSpec) -> Route:
                 return Response(status_code=499)
         else:
             backend.stats.count_fault(fault.kind)
+            await _drain(request)
             response = fault_response(
                 fault,
                 faults,
