@@ -216,18 +216,20 @@ async def test_a_slow_create_times_out_once_and_is_not_repeated(
     assert emu.stats.requests["create"] == 1
 
 
-async def test_waits_that_time_out_are_retried_then_reported(
+async def test_polls_that_time_out_are_retried_until_the_wait_ends(
     mode: Mode, backend: Backend, emu: Emulator
 ) -> None:
     client = connect(mode, backend, emu, timeout=0.2, max_retries=1)
     p = await handle(client.predictions.create("gemma-2b", input={"prompt": "x"}))
     emu.faults = Faults(slow_seconds=0.5, routes=WAIT_ROUTES)
 
-    with pytest.raises(APITimeoutError, match="timed out"):
-        await call(p.wait())
+    with pytest.raises(PredictionTimeoutError) as caught:
+        await call(p.wait(timeout=1.0))
     await close(client)
 
-    assert emu.stats.requests["poll"] == 2
+    assert isinstance(caught.value.__cause__, APITimeoutError)
+    assert caught.value.prediction.id == p.id  # not lost with the error
+    assert emu.stats.requests["poll"] > 2  # more than max_retries + 1: until the deadline
 
 
 async def test_json_sent_as_text_plain_is_read(live: AnyClient, emu: Emulator) -> None:
