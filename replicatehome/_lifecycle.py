@@ -455,6 +455,13 @@ class Lifecycle:
                     raise failure
                 try:
                     state.set_result((yield from attempt()))
+                except APITimeoutError as exc:
+                    if failure is not None and deadline.expired:
+                        # The deadline, not the server, cut this one short: the answer before
+                        # it, such as a 502, says more about what happened.
+                        raise failure from exc
+                    failure = exc
+                    state.set_exception((type(exc), exc, exc.__traceback__))
                 except APIError as exc:
                     failure = exc
                     state.set_exception((type(exc), exc, exc.__traceback__))

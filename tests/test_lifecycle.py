@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -255,3 +256,46 @@ def test_deadline_counts_down_and_expires() -> None:
     clock.now = 3.5
     assert deadline.remaining() == 0.0
     assert deadline.expired
+
+
+def test_nothing_is_sent_at_or_after_the_deadline_and_the_last_answer_is_raised() -> None:
+    clock = FakeClock()
+    life = lifecycle(clock, max_retries=100)
+    sent_at: list[float] = []
+    throttled = [httpx.Response(429, headers={"Retry-After": "0.3"}) for _ in range(50)]
+    flow = life.create(resolve("gemma-2b"), {"prompt": "x"}, life.deadline(1.0))
+
+    def run() -> None:
+        for step in drive_steps(flow, throttled, clock):
+            if isinstance(step, Send):
+                sent_at.append(clock.now)
+
+    with pytest.raises(RateLimitError):
+        run()
+
+    assert sent_at  # it tried
+    assert max(sent_at) < 1.0  # never at the deadline, whose answer could not be read
+    assert clock.now == pytest.approx(1.0)  # and it waited for its whole deadline first
+
+
+def drive_steps(
+    flow: Flow[object], replies: list[httpx.Response], clock: FakeClock
+) -> Iterator[Step]:
+    """`drive`, yielding each step as it comes, so a test can look at the clock then."""
+    outcome: httpx.Response | bytes | None = None
+    body: list[bytes] = []
+    for _ in range(500):
+        step = resume(flow, outcome)
+        if isinstance(step, Finished):
+            return
+        yield step
+        outcome = None
+        if isinstance(step, Send):
+            outcome = replies.pop(0)
+            outcome.request = step.request
+            body = [outcome.content]
+        elif isinstance(step, Read):
+            outcome = body.pop() if body else b""
+        elif isinstance(step, Sleep):
+            clock.now += step.seconds
+    raise AssertionError("flow did not finish in 500 steps")
