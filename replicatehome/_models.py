@@ -1,4 +1,4 @@
-"""Pydantic schemas of what the server sends: the prediction object (PROTOCOL.md §3)."""
+"""Pydantic schemas of what the server sends: the prediction object (docs/protocol.md §3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Chat messages to a single prompt, the way the seed provider did it (PROTOCOL.md §5)."""
+"""Chat messages to a single prompt, the way the seed provider did it (docs/protocol.md §5)."""
 
 from __future__ import annotations
 

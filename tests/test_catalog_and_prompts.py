@@ -1,4 +1,4 @@
-"""The catalog's resolver and the messages-to-prompt rules (PROTOCOL.md §4, §5)."""
+"""The catalog's resolver and the messages-to-prompt rules (docs/protocol.md §4, §5)."""
 
 from __future__ import annotations
 

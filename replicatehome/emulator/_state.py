@@ -10,8 +10,8 @@ A cancel is the only event that changes a prediction after it is created: it rec
 reading, and from then on the prediction is ``canceled`` with the output it had at that moment.
 
 Time comes from an injectable clock, so tests step through the states without sleeping. The
-prediction object (PROTOCOL.md §3) is rendered here too, shared by every protocol's routes: each
-protocol passes its own `urls` and image URL builder.
+prediction object (docs/protocol.md §3) is rendered here too, shared by every protocol's
+routes: each protocol passes its own `urls` and image URL builder.
 """
 
 from __future__ import annotations
@@ -368,7 +368,7 @@ def render(
     urls: Mapping[str, str],
     file_url: Callable[[str, str], str],
 ) -> dict[str, JsonValue]:
-    """The prediction object (PROTOCOL.md §3) as it stands now, ready to send as JSON.
+    """The prediction object (docs/protocol.md §3) as it stands now, ready to send as JSON.
 
     Args:
         store: The store `record` belongs to, for its clock and timestamps.
