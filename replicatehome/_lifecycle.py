@@ -455,14 +455,15 @@ class Lifecycle:
                     raise failure
                 try:
                     state.set_result((yield from attempt()))
-                except APITimeoutError as exc:
-                    if failure is not None and deadline.expired:
+                except APIError as exc:
+                    if (
+                        failure is not None
+                        and deadline.expired
+                        and isinstance(exc, APITimeoutError)
+                    ):
                         # The deadline, not the server, cut this one short: the answer before
                         # it, such as a 502, says more about what happened.
                         raise failure from exc
-                    failure = exc
-                    state.set_exception((type(exc), exc, exc.__traceback__))
-                except APIError as exc:
                     failure = exc
                     state.set_exception((type(exc), exc, exc.__traceback__))
             elif isinstance(action, tenacity.DoSleep):
@@ -658,11 +659,12 @@ class Lifecycle:
             yield Emit(chunk)
         # Text is shown as it grows, so a stream polls on the usual rhythm; a wait polls when
         # past runs of the model say it will end.
-        learned = not stream and tracked.since is not None
-        expected = self.history.expected(tracked.snapshot.model, tracked.snapshot.version)
-        retrying = self.policy.polling(
-            deadline, expected if learned else None, tracked.since or 0.0
+        expected = (
+            None
+            if stream or tracked.since is None
+            else self.history.expected(tracked.snapshot.model, tracked.snapshot.version)
         )
+        retrying = self.policy.polling(deadline, expected, tracked.since or 0.0)
         retrying.begin()
         state = tenacity.RetryCallState(retrying, None, (), {})
         # What we already know counts as the first poll: a finished prediction needs none.

@@ -501,15 +501,22 @@ async def test_the_cap_drops_expired_predictions_first_then_the_oldest(
     assert bounded.stats.predictions == 5
 
 
-def test_serve_takes_the_bounds_as_flags(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.fixture
+def served_configs(monkeypatch: pytest.MonkeyPatch) -> list[EmulatorConfig]:
+    """The configs `replicatehome serve` would start the emulator with; nothing is started."""
     configs: list[EmulatorConfig] = []
 
     def fake_serve(config: EmulatorConfig, **options: object) -> None:
         configs.append(config)
 
     monkeypatch.setattr(replicatehome.emulator, "serve", fake_serve)
+    return configs
+
+
+def test_serve_takes_the_bounds_as_flags(
+    served_configs: list[EmulatorConfig], capsys: pytest.CaptureFixture[str]
+) -> None:
+    configs = served_configs
     assert main(["serve", "--prediction-ttl", "60", "--max-predictions", "5"]) == 0
     assert main(["serve"]) == 0
     assert [(c.prediction_ttl, c.max_predictions) for c in configs] == [(60.0, 5), (3600.0, 10_000)]
@@ -553,14 +560,9 @@ async def test_an_input_can_ask_for_its_own_duration(clock: FakeClock) -> None:
 
 
 def test_serve_takes_the_duration_input_key_as_a_flag(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    served_configs: list[EmulatorConfig], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    configs: list[EmulatorConfig] = []
-
-    def fake_serve(config: EmulatorConfig, **options: object) -> None:
-        configs.append(config)
-
-    monkeypatch.setattr(replicatehome.emulator, "serve", fake_serve)
+    configs = served_configs
     assert main(["serve", "--duration-from-input", "seconds"]) == 0
     assert main(["serve"]) == 0
     assert [c.duration_from_input for c in configs] == ["seconds", None]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Generator, Sequence
 
 import httpx
 import pytest
@@ -56,18 +56,32 @@ def drive(
 
     A reply's body is read back in one chunk, then ``b""``. Only Send and Sleep steps are listed.
     """
-    steps: list[Step] = []
+    steps = drive_steps(flow, replies, clock)
+    listed: list[Step] = []
+    while True:
+        try:
+            step = next(steps)
+        except StopIteration as stop:
+            return listed, stop.value
+        if not isinstance(step, Read):
+            listed.append(step)
+
+
+def drive_steps(
+    flow: Flow[object], replies: Sequence[httpx.Response | httpx.HTTPError], clock: FakeClock
+) -> Generator[Step, None, object]:
+    """Each step of `flow` as it comes, answered as `drive` says; returns the flow's value."""
+    pending = list(replies)
     outcome: httpx.Response | httpx.HTTPError | bytes | None = None
     body: list[bytes] = []
     for _ in range(500):
         step = resume(flow, outcome)
         if isinstance(step, Finished):
-            return steps, step.value
-        if not isinstance(step, Read):
-            steps.append(step)
+            return step.value
+        yield step
         outcome = None
         if isinstance(step, Send):
-            outcome = replies.pop(0)
+            outcome = pending.pop(0)
             if isinstance(outcome, httpx.Response):
                 outcome.request = step.request
                 body = [outcome.content]
@@ -276,26 +290,3 @@ def test_nothing_is_sent_at_or_after_the_deadline_and_the_last_answer_is_raised(
     assert sent_at  # it tried
     assert max(sent_at) < 1.0  # never at the deadline, whose answer could not be read
     assert clock.now == pytest.approx(1.0)  # and it waited for its whole deadline first
-
-
-def drive_steps(
-    flow: Flow[object], replies: list[httpx.Response], clock: FakeClock
-) -> Iterator[Step]:
-    """`drive`, yielding each step as it comes, so a test can look at the clock then."""
-    outcome: httpx.Response | bytes | None = None
-    body: list[bytes] = []
-    for _ in range(500):
-        step = resume(flow, outcome)
-        if isinstance(step, Finished):
-            return
-        yield step
-        outcome = None
-        if isinstance(step, Send):
-            outcome = replies.pop(0)
-            outcome.request = step.request
-            body = [outcome.content]
-        elif isinstance(step, Read):
-            outcome = body.pop() if body else b""
-        elif isinstance(step, Sleep):
-            clock.now += step.seconds
-    raise AssertionError("flow did not finish in 500 steps")
