@@ -20,7 +20,7 @@ from ._logs import setup_from_env
 from ._models import PredictionSnapshot
 from ._prediction import AsyncPrediction, Prediction, PredictionResult, async_fetch, sync_fetch
 from ._protocols import Backend
-from ._transport import sync_http_client
+from ._transport import async_http_client, sync_http_client
 from ._untrusted import check_prediction_id
 from .catalog import ImageModelName, Kind, TextModelName
 from .prompts import Message
@@ -241,7 +241,11 @@ class Client(_ClientBase[SyncDriver]):
             max_download_bytes=max_download_bytes,
             trusted_hosts=trusted_hosts,
         )
-        self._driver = SyncDriver(http_client or sync_http_client(), lifecycle)
+        self._driver = (
+            SyncDriver(http_client, lifecycle)
+            if http_client is not None
+            else SyncDriver(sync_http_client(), lifecycle, direct=True)
+        )
         self.predictions = Predictions(self._driver)
         """Start and look up predictions."""
 
@@ -364,7 +368,11 @@ class AsyncClient(_ClientBase[AsyncDriver]):
             max_download_bytes=max_download_bytes,
             trusted_hosts=trusted_hosts,
         )
-        self._driver = AsyncDriver(http_client or httpx.AsyncClient(), lifecycle)
+        self._driver = (
+            AsyncDriver(http_client, lifecycle)
+            if http_client is not None
+            else AsyncDriver(async_http_client(), lifecycle, direct=True)
+        )
         self.predictions = AsyncPredictions(self._driver)
         """Start and look up predictions."""
 

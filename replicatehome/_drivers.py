@@ -17,7 +17,7 @@ from typing import TypeVar
 import httpx
 
 from ._lifecycle import Close, Emit, Finished, Flow, Lifecycle, Read, Reply, Send, resume
-from ._transport import deadline_scope
+from ._transport import IN_FLIGHT, deadline_scope, direct_transport
 
 __all__ = ["AsyncDriver", "SyncDriver"]
 
@@ -42,12 +42,21 @@ class SyncDriver:
     """Runs flows with a blocking `httpx.Client` and `time.sleep`.
 
     A client from `sync_http_client` ends every socket read at the step's deadline; any other
-    client ends them at its own timeouts, which the flow has cut to the time left.
+    client ends them at its own timeouts, which the flow has cut to the time left. With `direct`
+    (the SDK's own client), requests skip `httpx.Client.send` (see `direct_transport`).
     """
 
-    def __init__(self, http: httpx.Client, lifecycle: Lifecycle) -> None:
+    def __init__(self, http: httpx.Client, lifecycle: Lifecycle, *, direct: bool = False) -> None:
         self.http = http
         self.lifecycle = lifecycle
+        self.direct = direct
+
+    def _open(self, request: httpx.Request) -> httpx.Response:
+        if not self.direct:
+            return self.http.send(request, stream=True, follow_redirects=False)
+        response = direct_transport(self.http, request.url).handle_request(request)
+        response.request = request
+        return response
 
     def _steps(self, flow: Flow[T]) -> Iterator[str | bytes | Finished[T]]:
         opened: httpx.Response | None = None  # the one response a flow holds open
@@ -63,9 +72,7 @@ class SyncDriver:
                                 opened.close()
                                 opened = None
                             with deadline_scope(step.deadline.remaining()):
-                                opened = self.http.send(
-                                    step.request, stream=True, follow_redirects=False
-                                )
+                                opened = self._open(step.request)
                             outcome, chunks = opened, _raw(opened)
                         elif isinstance(step, Read):
                             with deadline_scope(step.deadline.remaining()):
@@ -102,13 +109,44 @@ class SyncDriver:
 class AsyncDriver:
     """Runs flows with an `httpx.AsyncClient` and `asyncio.sleep`.
 
-    Each send and read runs under `asyncio.timeout` until the step's deadline.
+    Each send and read runs under `asyncio.timeout` until the step's deadline. With `direct`
+    (the SDK's own client), requests skip `httpx.AsyncClient.send` (see `direct_transport`), and
+    at most `IN_FLIGHT` are open at once: the others wait for a slot, within their deadline.
     """
 
-    def __init__(self, http: httpx.AsyncClient, lifecycle: Lifecycle) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, lifecycle: Lifecycle, *, direct: bool = False
+    ) -> None:
         self.http = http
         self.lifecycle = lifecycle
+        self.direct = direct
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._slots = asyncio.Semaphore(IN_FLIGHT) if direct else None
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        if not self.direct:
+            return await self.http.send(request, stream=True, follow_redirects=False)
+        response = await direct_transport(self.http, request.url).handle_async_request(request)
+        response.request = request
+        return response
+
+    async def _open(self, request: httpx.Request) -> httpx.Response:
+        if self._slots is None:
+            return await self._send(request)
+        await self._slots.acquire()
+        try:
+            return await self._send(request)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    async def _close(self, response: httpx.Response) -> None:
+        # Called once per `_open`, whether or not the body was read to its end.
+        try:
+            await response.aclose()
+        finally:
+            if self._slots is not None:
+                self._slots.release()
 
     def _check_loop(self) -> None:
         # Pooled connections belong to the loop that opened them: another loop cannot use them.
@@ -133,12 +171,10 @@ class AsyncDriver:
                     try:
                         if isinstance(step, Send):
                             if opened is not None:
-                                await opened.aclose()
-                                opened = None
+                                finished, opened = opened, None
+                                await self._close(finished)
                             async with asyncio.timeout(step.deadline.remaining()):
-                                opened = await self.http.send(
-                                    step.request, stream=True, follow_redirects=False
-                                )
+                                opened = await self._open(step.request)
                             outcome, chunks = opened, _araw(opened)
                         elif isinstance(step, Read):
                             if chunks is None:
@@ -147,8 +183,8 @@ class AsyncDriver:
                                 outcome = await anext(chunks, b"")
                         elif isinstance(step, Close):
                             if opened is not None:
-                                await opened.aclose()
-                                opened = None
+                                finished, opened = opened, None
+                                await self._close(finished)
                         elif isinstance(step, Emit):
                             yield step.chunk
                         else:
@@ -164,7 +200,7 @@ class AsyncDriver:
                 yield step
         finally:
             if opened is not None:
-                await opened.aclose()
+                await self._close(opened)
 
     async def run(self, flow: Flow[T]) -> T:
         """Run `flow` to the end and return its value."""

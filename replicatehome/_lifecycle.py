@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import math
 import time
 import urllib.parse
@@ -338,7 +339,10 @@ class Lifecycle:
                 )
             timeout = _clamp(self.timeout, deadline.remaining(), read_at_least)
             request.extensions["timeout"] = timeout.as_dict()
-            logger.debug("%s %s headers=%s", request.method, request.url, redact(request.headers))
+            if logger.isEnabledFor(logging.DEBUG):  # redact() is work a silent logger can skip
+                logger.debug(
+                    "%s %s headers=%s", request.method, request.url, redact(request.headers)
+                )
             try:
                 response = yield Send(request, deadline)
             except httpx.HTTPError as exc:
@@ -443,24 +447,25 @@ class Lifecycle:
         patient: bool = False,
     ) -> Flow[T]:
         """Run the flow that `attempt` makes, again as the policy says for this kind of request."""
+        try:
+            return (yield from attempt())
+        except APIError as exc:
+            failure = exc
+        # Most requests succeed at once: the retry machinery is built only for those that fail.
         retrying = self.policy.requests(deadline, idempotent=idempotent, patient=patient)
         retrying.begin()
         state = tenacity.RetryCallState(retrying, None, (), {})
-        failure: APIError | None = None
+        state.set_exception((type(failure), failure, failure.__traceback__))
         while True:
             action = retrying.iter(state)
             if isinstance(action, tenacity.DoAttempt):
-                if failure is not None and deadline.expired:
+                if deadline.expired:
                     # Too late to send again: the last answer, such as a 429, says what happened.
                     raise failure
                 try:
                     state.set_result((yield from attempt()))
                 except APIError as exc:
-                    if (
-                        failure is not None
-                        and deadline.expired
-                        and isinstance(exc, APITimeoutError)
-                    ):
+                    if deadline.expired and isinstance(exc, APITimeoutError):
                         # The deadline, not the server, cut this one short: the answer before
                         # it, such as a 502, says more about what happened.
                         raise failure from exc

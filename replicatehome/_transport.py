@@ -1,4 +1,9 @@
-"""The blocking HTTP client the SDK makes for itself, whose every socket read obeys a deadline.
+"""The HTTP clients the SDK makes for itself: how they send, and how they keep the deadline.
+
+The SDK's own clients send straight through their transport (`direct_transport`):
+`httpx.Client.send` spends about a third of a request's CPU on an auth flow, a cookie jar, event
+hooks and a redirect loop, none of which they use. A client the caller passes goes through its
+`send`, so that its own auth, hooks and cookies still apply.
 
 httpx's timeouts bound each read, not a call: a server that sends one byte just before each read
 timeout keeps a request alive for ever. The async driver wraps each step in `asyncio.timeout`.
@@ -12,18 +17,31 @@ deadline between chunks only (see ``docs/security.md``).
 
 from __future__ import annotations
 
+import select
+import socket
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import httpx
 
 if TYPE_CHECKING:
     import httpcore
 
-__all__ = ["deadline_scope", "sync_http_client"]
+__all__ = [
+    "IN_FLIGHT",
+    "async_http_client",
+    "deadline_scope",
+    "direct_transport",
+    "sync_http_client",
+]
+
+IN_FLIGHT = 64
+"""Requests the SDK's own async client sends at once (httpx's default pool size); the rest wait
+their turn in the driver, where waiting costs nothing, rather than in httpcore's queue, which it
+rescans for each request that starts or ends."""
 
 _until: ContextVar[float | None] = ContextVar("replicatehome_until", default=None)
 
@@ -116,11 +134,10 @@ class _DeadlineBackend:
         self._inner.sleep(seconds)
 
 
-def sync_http_client() -> httpx.Client:
-    """A new `httpx.Client` (proxies from the environment included) that obeys `deadline_scope`."""
-    client = httpx.Client()
+def _wrap_backends(client: httpx.Client | httpx.AsyncClient, wrap: Callable[[Any], object]) -> None:
     # httpx offers no way to pass a network backend to its transports: put ours into each
-    # connection pool before it opens a connection. `test_hostile` fails if this stops working.
+    # connection pool before it opens a connection. tests/test_transport.py and test_hostile
+    # fail if this stops working.
     for transport in (
         getattr(client, "_transport", None),
         *getattr(client, "_mounts", {}).values(),
@@ -128,5 +145,109 @@ def sync_http_client() -> httpx.Client:
         pool = getattr(transport, "_pool", None)
         backend = getattr(pool, "_network_backend", None)
         if backend is not None:
-            pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
+            pool._network_backend = wrap(backend)  # type: ignore[union-attr]
+
+
+def sync_http_client() -> httpx.Client:
+    """A new `httpx.Client` (proxies from the environment included) that obeys `deadline_scope`."""
+    client = httpx.Client()
+    _wrap_backends(client, _DeadlineBackend)
     return client
+
+
+def _is_readable(sock: socket.socket) -> bool:
+    # What httpcore asks of an idle pooled connection: has the server closed it (or sent junk)?
+    if sock.fileno() < 0:
+        return True
+    if not hasattr(select, "poll"):  # Windows
+        return bool(select.select([sock], [], [], 0)[0])
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+class _ReadableStream:
+    """An httpcore async stream that answers ``is_readable`` from its socket, found once.
+
+    httpcore asks it of each idle connection in the pool, for every request that starts or
+    ends; anyio builds a map of all the socket's attributes for each answer, which took most of
+    the CPU time of a thousand concurrent predictions.
+    """
+
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        self._inner = inner
+        self._socket: socket.socket | None = inner.get_extra_info("socket")
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._inner.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> _ReadableStream:
+        return _ReadableStream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable" and self._socket is not None:
+            return _is_readable(self._socket)
+        return self._inner.get_extra_info(info)
+
+
+class _ReadableBackend:
+    """An httpcore async network backend whose streams are `_ReadableStream`s."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
+        self._inner = inner
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> _ReadableStream:
+        stream = await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        return _ReadableStream(stream)
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> _ReadableStream:
+        stream = await self._inner.connect_unix_socket(path, timeout, socket_options)
+        return _ReadableStream(stream)
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def async_http_client() -> httpx.AsyncClient:
+    """A new `httpx.AsyncClient` that keeps alive as many connections as `IN_FLIGHT` sends."""
+    client = httpx.AsyncClient(
+        limits=httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
+    )
+    _wrap_backends(client, _ReadableBackend)
+    return client
+
+
+@overload
+def direct_transport(http: httpx.Client, url: httpx.URL) -> httpx.BaseTransport: ...
+@overload
+def direct_transport(http: httpx.AsyncClient, url: httpx.URL) -> httpx.AsyncBaseTransport: ...
+def direct_transport(
+    http: httpx.Client | httpx.AsyncClient, url: httpx.URL
+) -> httpx.BaseTransport | httpx.AsyncBaseTransport:
+    """The transport `http` would send a request for `url` through: a proxy's, or its own.
+
+    Raises:
+        RuntimeError: `http` is closed, as `httpx.Client.send` would.
+    """
+    if http.is_closed:
+        raise RuntimeError("Cannot send a request, as the client has been closed.")
+    # Private, but the one place httpx picks a mount (a proxy from the environment) for a URL;
+    # tests/test_transport.py fails if it changes.
+    return http._transport_for_url(url)

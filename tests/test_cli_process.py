@@ -22,6 +22,12 @@ from replicatehome.emulator import Emulator, Faults, emulated_text
 COMMAND = [sys.executable, "-m", "replicatehome"]
 
 
+def _as_from_a_terminal() -> None:
+    # A shell starts background jobs with Ctrl-C ignored, and children inherit that (Python then
+    # installs no KeyboardInterrupt): give the CLI the default, as a terminal would.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -185,6 +191,7 @@ def test_ctrl_c_stops_cleanly_with_status_130() -> None:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=_as_from_a_terminal,
         )
         for _ in range(200):
             if emu.stats.requests.get("poll", 0) >= 2:
@@ -238,6 +245,7 @@ def test_ctrl_c_cancels_the_remote_prediction_on_the_official_api() -> None:
             stderr=subprocess.PIPE,
             text=True,
             env={**os.environ, "REPLICATE_API_TOKEN": "r8_cli_test"},
+            preexec_fn=_as_from_a_terminal,
         )
         for _ in range(200):
             if emu.stats.requests.get("stream", 0) + emu.stats.requests.get("poll", 0) >= 1:
