@@ -7,10 +7,10 @@ import contextlib
 
 import pytest
 
-from replicatehome import AsyncClient, Client
+from replicatehome import AsyncClient
 from replicatehome._transport import IN_FLIGHT
 
-from ..helpers import call, prediction
+from ..helpers import call, close, handle, prediction
 from .conftest import Api, Clients
 from .server import HostileServer, Request, respond, running
 
@@ -40,10 +40,10 @@ async def test_a_proxy_from_the_environment_carries_the_requests(
 
 async def test_a_closed_client_says_so(clients: Clients) -> None:
     client = clients()
-    await call(client.close() if isinstance(client, Client) else client.aclose())
+    await close(client)
 
     with pytest.raises(RuntimeError, match="client has been closed"):
-        await call(client.predictions.get("p1"))
+        await handle(client.predictions.get("p1"))
 
 
 async def test_async_requests_beyond_the_in_flight_cap_wait_their_turn(api: Api) -> None:
