@@ -8,23 +8,26 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Generic, Self, TypeVar, overload
+from typing import TYPE_CHECKING, Generic, Self, TypeVar, overload
 
 import httpx
 
 from ._config import DEFAULT_LIMITS, DEFAULT_WAIT_TIMEOUT, configure
-from ._drivers import AsyncDriver, SyncDriver
 from ._history import PollStats
 from ._lifecycle import Flow
 from ._logs import setup_from_env
 from ._models import PredictionSnapshot
 from ._prediction import AsyncPrediction, Prediction, PredictionResult, async_fetch, sync_fetch
 from ._protocols import Backend
+from ._sync_driver import SyncDriver
 from ._transport import async_http_client, sync_http_client
 from ._untrusted import check_prediction_id
 from .catalog import ImageModelName, Kind, TextModelName
 from .prompts import Message
 from .results import ImageResult, TextResult, image_urls, text_of
+
+if TYPE_CHECKING:
+    from ._async_driver import AsyncDriver
 
 __all__ = ["AsyncClient", "AsyncPredictions", "Client", "Predictions"]
 
@@ -151,7 +154,7 @@ _OPTIONS_DOC = """
 """
 
 
-D = TypeVar("D", SyncDriver, AsyncDriver)
+D = TypeVar("D", "SyncDriver", "AsyncDriver")
 
 
 class _ClientBase(Generic[D]):
@@ -326,7 +329,7 @@ class Client(_ClientBase[SyncDriver]):
         self.close()
 
 
-class AsyncClient(_ClientBase[AsyncDriver]):
+class AsyncClient(_ClientBase["AsyncDriver"]):
     """The asyncio client. Share one per event loop.
 
     >>> async with AsyncClient() as client:
@@ -368,6 +371,9 @@ class AsyncClient(_ClientBase[AsyncDriver]):
             max_download_bytes=max_download_bytes,
             trusted_hosts=trusted_hosts,
         )
+        # Here rather than at the top, so that a script using only `Client` never imports asyncio.
+        from ._async_driver import AsyncDriver
+
         self._driver = (
             AsyncDriver(http_client, lifecycle)
             if http_client is not None

@@ -5,7 +5,8 @@ answer, `Close` it, `Sleep`, or `Emit` a chunk of text or bytes to the caller. T
 each `Send` with the response (body unread) and each `Read` with bytes (``b""`` at the end), or
 throws the transport error in at the `yield`. Flows build requests, follow redirects, decode and
 cap bodies, and decide (through tenacity) when to retry and when to poll; `Client` and
-`AsyncClient` only send, read and sleep (`_drivers.py`), and never past the step's deadline.
+`AsyncClient` only send, read and sleep (`_sync_driver.py`, `_async_driver.py`), and never past
+the step's deadline.
 
     create (holding with Prefer: wait where the backend can)
       └─▶ follow the event stream, if there is one, else poll with back-off

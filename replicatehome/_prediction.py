@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
-from typing import Generic, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Generic, Self, TypeVar, cast
 
 from pydantic import JsonValue
 
-from ._drivers import AsyncDriver, SyncDriver
 from ._lifecycle import Flow, Lifecycle, Tracked, outcome
 from ._models import PredictionMetrics, PredictionSnapshot, PredictionStatus, PredictionUrls
 from .catalog import Kind
 from .errors import PredictionNotFinishedError
 from .results import AsyncFetch, Fetch, ImageResult, TextResult, build_result
+
+if TYPE_CHECKING:
+    from ._async_driver import AsyncDriver
+    from ._sync_driver import SyncDriver
 
 __all__ = ["AsyncPrediction", "Prediction", "PredictionResult", "async_fetch", "sync_fetch"]
 

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 import respx
 
-import replicatehome._drivers
+import replicatehome._async_driver
+import replicatehome._sync_driver
 from replicatehome.emulator import Emulator, Faults
 
 from .helpers import BASE_URL, AnyClient, Mode, close, make_client
@@ -56,8 +57,8 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     async def fake_async_sleep(seconds: float) -> None:
         recorded.append(seconds)
 
-    monkeypatch.setattr(replicatehome._drivers, "sleep", fake_sleep)
-    monkeypatch.setattr(replicatehome._drivers, "async_sleep", fake_async_sleep)
+    monkeypatch.setattr(replicatehome._sync_driver, "sleep", fake_sleep)
+    monkeypatch.setattr(replicatehome._async_driver, "async_sleep", fake_async_sleep)
     return recorded
 
 

@@ -237,6 +237,23 @@ def test_importing_the_sdk_or_asking_the_cli_for_help_loads_nothing_heavy(statem
     assert done.stdout.strip().splitlines()[-1] == "[] []"
 
 
+def test_a_script_using_only_the_sync_client_never_loads_asyncio() -> None:
+    # asyncio is a sixth of a cold start's imports: only AsyncClient needs it.
+    code = (
+        "import sys\nfrom replicatehome import Client\n"
+        "with Client(base_url=sys.argv[1]) as client:\n"
+        "    client.predictions.create('gemma-2b', input={'prompt': 'hi'}).wait()\n"
+        "print(sorted(n for n in sys.modules if n.split('.')[0] == 'asyncio'))\n"
+    )
+    with Emulator(duration=0.05, starting=0.0) as emu:
+        done = subprocess.run(
+            [sys.executable, "-c", code, emu.url], capture_output=True, text=True, timeout=30
+        )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
 def test_ctrl_c_cancels_the_remote_prediction_on_the_official_api() -> None:
     with Emulator(duration=0.2, faults=Faults(never_finish=True)) as emu:
         process = subprocess.Popen(

@@ -9,7 +9,8 @@ import httpx
 import pytest
 import respx
 
-import replicatehome._drivers
+import replicatehome._async_driver
+import replicatehome._sync_driver
 from replicatehome import (
     AsyncPrediction,
     ImageResult,
@@ -173,8 +174,8 @@ async def test_a_prediction_that_never_ends_times_out_at_its_deadline(
         slept.append(seconds)
         await asyncio.sleep(seconds)
 
-    monkeypatch.setattr(replicatehome._drivers, "sleep", sleep)
-    monkeypatch.setattr(replicatehome._drivers, "async_sleep", async_sleep)
+    monkeypatch.setattr(replicatehome._sync_driver, "sleep", sleep)
+    monkeypatch.setattr(replicatehome._async_driver, "async_sleep", async_sleep)
     client = make_client(mode, wait_timeout=0.3, poll_interval=5.0)
     mock.post("/api/prediction").respond(201, json=prediction("starting"))
     poll = mock.get("/api/poll").mock(return_value=answer(status, ["..."]))

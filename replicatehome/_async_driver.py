@@ -1,33 +1,26 @@
-"""The two thin drivers that run lifecycle flows: one blocking, one asyncio.
+"""The asyncio driver: runs lifecycle flows with an `httpx.AsyncClient` and `asyncio.sleep`.
 
-They are the only code that performs I/O: they send what a flow asks to send, read the raw
-chunks of the response it opened, and sleep when it asks to sleep, never past a step's deadline.
-Everything else (redirects, decoding, caps, retries) lives in `_lifecycle.py`.
+Apart from `_sync_driver.py`, the only code that performs I/O. It has a module of its own so
+that a script using only `Client` never imports asyncio.
 """
 
 from __future__ import annotations
 
 import asyncio
 from asyncio import sleep as async_sleep
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing, closing
-from time import sleep
 from typing import TypeVar
 
 import httpx
 
 from ._lifecycle import Close, Emit, Finished, Flow, Lifecycle, Read, Reply, Send, resume
-from ._transport import IN_FLIGHT, deadline_scope, direct_transport
+from ._transport import IN_FLIGHT, direct_transport
 
-__all__ = ["AsyncDriver", "SyncDriver"]
+__all__ = ["AsyncDriver"]
 
 T = TypeVar("T")
 C = TypeVar("C", str, bytes)
-
-
-def _raw(response: httpx.Response) -> Iterator[bytes]:
-    # A transport that built its response from bytes (httpx.MockTransport) has read it already.
-    return iter((response.content,)) if response.is_stream_consumed else response.iter_raw()
 
 
 async def _araw(response: httpx.Response) -> AsyncIterator[bytes]:
@@ -36,74 +29,6 @@ async def _araw(response: httpx.Response) -> AsyncIterator[bytes]:
     else:
         async for chunk in response.aiter_raw():
             yield chunk
-
-
-class SyncDriver:
-    """Runs flows with a blocking `httpx.Client` and `time.sleep`.
-
-    A client from `sync_http_client` ends every socket read at the step's deadline; any other
-    client ends them at its own timeouts, which the flow has cut to the time left. With `direct`
-    (the SDK's own client), requests skip `httpx.Client.send` (see `direct_transport`).
-    """
-
-    def __init__(self, http: httpx.Client, lifecycle: Lifecycle, *, direct: bool = False) -> None:
-        self.http = http
-        self.lifecycle = lifecycle
-        self.direct = direct
-
-    def _open(self, request: httpx.Request) -> httpx.Response:
-        if not self.direct:
-            return self.http.send(request, stream=True, follow_redirects=False)
-        response = direct_transport(self.http, request.url).handle_request(request)
-        response.request = request
-        return response
-
-    def _steps(self, flow: Flow[T]) -> Iterator[str | bytes | Finished[T]]:
-        opened: httpx.Response | None = None  # the one response a flow holds open
-        chunks: Iterator[bytes] = iter(())
-        try:
-            with closing(flow):
-                outcome: Reply | httpx.HTTPError = None
-                while not isinstance(step := resume(flow, outcome), Finished):
-                    outcome = None
-                    try:
-                        if isinstance(step, Send):
-                            if opened is not None:
-                                opened.close()
-                                opened = None
-                            with deadline_scope(step.deadline.remaining()):
-                                opened = self._open(step.request)
-                            outcome, chunks = opened, _raw(opened)
-                        elif isinstance(step, Read):
-                            with deadline_scope(step.deadline.remaining()):
-                                outcome = next(chunks, b"")
-                        elif isinstance(step, Close):
-                            if opened is not None:
-                                opened.close()
-                                opened = None
-                        elif isinstance(step, Emit):
-                            yield step.chunk
-                        else:
-                            sleep(step.seconds)
-                    except httpx.HTTPError as exc:
-                        outcome = exc
-                yield step
-        finally:
-            if opened is not None:
-                opened.close()
-
-    def run(self, flow: Flow[T]) -> T:
-        """Run `flow` to the end and return its value."""
-        for item in self._steps(flow):
-            if isinstance(item, Finished):
-                return item.value
-        raise AssertionError("unreachable: every flow ends with Finished")
-
-    def iterate(self, flow: Flow[object], kind: type[C]) -> Iterator[C]:
-        """Run `flow`, yielding the chunks of type `kind` it emits as it emits them."""
-        for item in self._steps(flow):
-            if isinstance(item, kind):
-                yield item
 
 
 class AsyncDriver:
