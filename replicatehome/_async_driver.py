@@ -10,7 +10,7 @@ import asyncio
 from asyncio import sleep as async_sleep
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing, closing
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import httpx
 
@@ -54,6 +54,12 @@ class AsyncDriver:
         response = await direct_transport(self.http, request.url).handle_async_request(request)
         response.request = request
         return response
+
+    def _chunks(self, response: httpx.Response) -> AsyncIterator[bytes]:
+        if self.direct:
+            # The transport's stream itself: `aiter_raw` adds bookkeeping the SDK has no use for.
+            return aiter(cast(httpx.AsyncByteStream, response.stream))
+        return _araw(response)
 
     async def _open(self, request: httpx.Request) -> httpx.Response:
         if self._slots is None:
@@ -100,7 +106,7 @@ class AsyncDriver:
                                 await self._close(finished)
                             async with asyncio.timeout(step.deadline.remaining()):
                                 opened = await self._open(step.request)
-                            outcome, chunks = opened, _araw(opened)
+                            outcome, chunks = opened, self._chunks(opened)
                         elif isinstance(step, Read):
                             if chunks is None:
                                 raise RuntimeError("a Read step before any Send")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import closing
 from time import sleep
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import httpx
 
@@ -48,6 +48,12 @@ class SyncDriver:
         response.request = request
         return response
 
+    def _chunks(self, response: httpx.Response) -> Iterator[bytes]:
+        if self.direct:
+            # The transport's stream itself: `iter_raw` adds bookkeeping the SDK has no use for.
+            return iter(cast(httpx.SyncByteStream, response.stream))
+        return _raw(response)
+
     def _steps(self, flow: Flow[T]) -> Iterator[str | bytes | Finished[T]]:
         opened: httpx.Response | None = None  # the one response a flow holds open
         chunks: Iterator[bytes] = iter(())
@@ -63,7 +69,7 @@ class SyncDriver:
                                 opened = None
                             with deadline_scope(step.deadline.remaining()):
                                 opened = self._open(step.request)
-                            outcome, chunks = opened, _raw(opened)
+                            outcome, chunks = opened, self._chunks(opened)
                         elif isinstance(step, Read):
                             with deadline_scope(step.deadline.remaining()):
                                 outcome = next(chunks, b"")

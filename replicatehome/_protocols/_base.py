@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import httpx
 from pydantic import JsonValue
 
@@ -23,6 +25,9 @@ class BaseProtocol:
         self._base_url = base_url.rstrip("/")
         self._headers = headers
         self._trust = trust
+        # Parsing a URL is half the cost of building a request: each endpoint, and each
+        # prediction's poll, is parsed once.
+        self._url = functools.lru_cache(maxsize=256)(httpx.URL)
 
     def trusts(self, url: httpx.URL) -> bool:
         """Whether a request to `url` may carry this backend's credentials."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from urllib.parse import quote
 
 import httpx
 
@@ -41,17 +42,12 @@ class HomepageProtocol(BaseProtocol):
         self, spec: ModelSpec, input: Mapping[str, object], *, hold: int | None = None
     ) -> httpx.Request:
         body = {"model": spec.name, "version": spec.version, "input": dict(input)}
-        return httpx.Request(
-            "POST", f"{self._base_url}/api/prediction", headers=self._headers, json=body
-        )
+        url = self._url(f"{self._base_url}/api/prediction")
+        return httpx.Request("POST", url, headers=self._headers, json=body)
 
     def get_request(self, prediction_id: str) -> httpx.Request:
-        return httpx.Request(
-            "GET",
-            f"{self._base_url}/api/poll",
-            params={"id": prediction_id},
-            headers=self._headers,
-        )
+        url = self._url(f"{self._base_url}/api/poll?id={quote(prediction_id, safe='')}")
+        return httpx.Request("GET", url, headers=self._headers)
 
     def cancel_request(self, prediction_id: str) -> httpx.Request:
         raise UnsupportedFeatureError(

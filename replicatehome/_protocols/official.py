@@ -45,15 +45,17 @@ class OfficialProtocol(BaseProtocol):
         if hold is not None:
             headers["Prefer"] = f"wait={hold}"
         if spec.version is None:
-            url = f"{self._base_url}/v1/models/{spec.owner}/{spec.short_name}/predictions"
+            url = self._url(
+                f"{self._base_url}/v1/models/{spec.owner}/{spec.short_name}/predictions"
+            )
             body: dict[str, object] = {"input": dict(input)}
         else:
-            url = f"{self._base_url}/v1/predictions"
+            url = self._url(f"{self._base_url}/v1/predictions")
             body = {"version": spec.version, "input": dict(input)}
         return httpx.Request("POST", url, headers=headers, json=body)
 
     def get_request(self, prediction_id: str) -> httpx.Request:
-        url = f"{self._base_url}/v1/predictions/{quote(prediction_id, safe='')}"
+        url = self._url(f"{self._base_url}/v1/predictions/{quote(prediction_id, safe='')}")
         return httpx.Request("GET", url, headers=self._headers)
 
     def cancel_request(self, prediction_id: str) -> httpx.Request:
