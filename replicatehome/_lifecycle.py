@@ -375,7 +375,7 @@ class Lifecycle:
             ) from exc
         headers = httpx.Headers(request.headers)
         del headers["Host"]
-        method, content = request.method, request.content
+        method, content = request.method, request.read()
         if (response.status_code == 303 and method != "HEAD") or (
             response.status_code in (301, 302) and method == "POST"
         ):

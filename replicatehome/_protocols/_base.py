@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from json import dumps
 
 import httpx
 from pydantic import JsonValue
@@ -13,6 +14,8 @@ from .._untrusted import Trust, parse_url
 from ..catalog import ModelSpec
 
 __all__ = ["BaseProtocol"]
+
+_NO_BODY = httpx.ByteStream(b"")
 
 
 class BaseProtocol:
@@ -28,6 +31,42 @@ class BaseProtocol:
         # Parsing a URL is half the cost of building a request: each endpoint, and each
         # prediction's poll, is parsed once.
         self._url = functools.lru_cache(maxsize=256)(httpx.URL)
+        host = (b"Host", httpx.URL(base_url).netloc)
+        self._server_headers = httpx.Headers([host, *headers.raw])
+
+    def _to_server(
+        self,
+        method: str,
+        url: str,
+        *,
+        json: object = None,
+        headers: httpx.Headers | None = None,
+    ) -> httpx.Request:
+        """A request to `base_url`'s server, built as httpx builds one, minus its header rebuild.
+
+        httpx adds ``Host`` and the body's headers by building every header of the request
+        anew; here they come ready-made, so each request shares this protocol's headers: less
+        CPU per request, and less memory for each of a thousand creates waiting their turn.
+        """
+        parsed = self._url(url)
+        headers = self._server_headers if headers is None else headers
+        if json is None and method == "GET":
+            request = httpx.Request(method, parsed, headers=headers, stream=_NO_BODY)
+            request.read()  # so that `.content` works, as on any request httpx builds
+            return request
+        # As httpx encodes json=: compact, UTF-8, and NaN refused.
+        content = (
+            b""
+            if json is None
+            else dumps(json, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+        )
+        headers = httpx.Headers(headers)
+        headers["Content-Length"] = str(len(content))
+        if json is not None:
+            headers["Content-Type"] = "application/json"
+        request = httpx.Request(method, parsed, headers=headers, stream=httpx.ByteStream(content))
+        request.read()
+        return request
 
     def trusts(self, url: httpx.URL) -> bool:
         """Whether a request to `url` may carry this backend's credentials."""

@@ -42,12 +42,12 @@ class HomepageProtocol(BaseProtocol):
         self, spec: ModelSpec, input: Mapping[str, object], *, hold: int | None = None
     ) -> httpx.Request:
         body = {"model": spec.name, "version": spec.version, "input": dict(input)}
-        url = self._url(f"{self._base_url}/api/prediction")
-        return httpx.Request("POST", url, headers=self._headers, json=body)
+        return self._to_server("POST", f"{self._base_url}/api/prediction", json=body)
 
     def get_request(self, prediction_id: str) -> httpx.Request:
-        url = self._url(f"{self._base_url}/api/poll?id={quote(prediction_id, safe='')}")
-        return httpx.Request("GET", url, headers=self._headers)
+        return self._to_server(
+            "GET", f"{self._base_url}/api/poll?id={quote(prediction_id, safe='')}"
+        )
 
     def cancel_request(self, prediction_id: str) -> httpx.Request:
         raise UnsupportedFeatureError(

@@ -41,26 +41,26 @@ class OfficialProtocol(BaseProtocol):
     def create_request(
         self, spec: ModelSpec, input: Mapping[str, object], *, hold: int | None = None
     ) -> httpx.Request:
-        headers = httpx.Headers(self._headers)
+        headers = None
         if hold is not None:
+            headers = httpx.Headers(self._server_headers)
             headers["Prefer"] = f"wait={hold}"
         if spec.version is None:
-            url = self._url(
-                f"{self._base_url}/v1/models/{spec.owner}/{spec.short_name}/predictions"
-            )
+            url = f"{self._base_url}/v1/models/{spec.owner}/{spec.short_name}/predictions"
             body: dict[str, object] = {"input": dict(input)}
         else:
-            url = self._url(f"{self._base_url}/v1/predictions")
+            url = f"{self._base_url}/v1/predictions"
             body = {"version": spec.version, "input": dict(input)}
-        return httpx.Request("POST", url, headers=headers, json=body)
+        return self._to_server("POST", url, json=body, headers=headers)
 
     def get_request(self, prediction_id: str) -> httpx.Request:
-        url = self._url(f"{self._base_url}/v1/predictions/{quote(prediction_id, safe='')}")
-        return httpx.Request("GET", url, headers=self._headers)
+        return self._to_server(
+            "GET", f"{self._base_url}/v1/predictions/{quote(prediction_id, safe='')}"
+        )
 
     def cancel_request(self, prediction_id: str) -> httpx.Request:
         url = f"{self._base_url}/v1/predictions/{quote(prediction_id, safe='')}/cancel"
-        return httpx.Request("POST", url, headers=self._headers)
+        return self._to_server("POST", url)
 
     def stream_request(self, prediction: PredictionSnapshot) -> httpx.Request | None:
         text = prediction.urls.stream if prediction.urls is not None else None
