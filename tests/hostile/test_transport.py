@@ -38,6 +38,21 @@ async def test_a_proxy_from_the_environment_carries_the_requests(
     ]
 
 
+async def test_a_cookie_the_server_sets_is_never_sent_back(
+    clients: Clients, api: Api, hostile: HostileServer
+) -> None:
+    cookie = [("Set-Cookie", "session=from-the-server; Path=/")]
+    hostile.route("POST", api.create, respond(201, prediction("starting"), cookie))
+    hostile.route("GET", api.poll, respond(200, prediction("succeeded", ["ok"]), cookie))
+    client = clients()
+
+    await call(client.generate_text("hi"))
+    await call(client.generate_text("hi"))
+
+    assert len(hostile.requests) >= 4
+    assert all("cookie" not in request.headers for request in hostile.requests)
+
+
 async def test_a_closed_client_says_so(clients: Clients) -> None:
     client = clients()
     await close(client)
