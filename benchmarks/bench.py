@@ -392,14 +392,19 @@ def lag_text(seconds: float) -> str:
     return ms(seconds) if abs(seconds) < 1 else f"{seconds:.2f} s"
 
 
+def failed(results: Results, figure: str, runner: Runner, error: RunnerError) -> None:
+    """Write `runner`'s failure in its cell of `figure` and in the notes; the run goes on."""
+    progress(f"  {runner.title}: FAILED {error}")
+    results.put(figure, runner.key, Cell("failed"))
+    results.notes.append(f"{figure}, {runner.title}: {error}")
+
+
 def guarded(results: Results, figure: str, runner: Runner, measure: Callable[[], Cell]) -> None:
     """Measure one cell; a failure is written in the cell, and the run goes on."""
     try:
         results.put(figure, runner.key, measure())
     except RunnerError as error:
-        progress(f"  {runner.title}: FAILED {error}")
-        results.put(figure, runner.key, Cell("failed"))
-        results.notes.append(f"{figure}, {runner.title}: {error}")
+        failed(results, figure, runner, error)
 
 
 def measure_imports(results: Results, columns: list[Runner], runs: int) -> None:
@@ -430,23 +435,23 @@ def measure_cold(results: Results, columns: list[Runner], url: str, runs: int) -
     """Figure 2: whole processes, the clients taking turns, one uncounted round first."""
     measured = [r for r in columns if r.key != "seed" and r.available]
     walls: dict[str, list[float]] = {r.key: [] for r in measured}
-    failed: set[str] = set()
+    broken: set[str] = set()
     for round_ in range(runs + 1):
         for r in measured:
-            if r.key in failed:
+            if r.key in broken:
                 continue
             args = ["cold", url] + ([r.protocol] if r.protocol else [])
             try:
                 elapsed = wall(r.command(*args))
             except RunnerError as error:
-                failed.add(r.key)
+                broken.add(r.key)
                 results.put("cold", r.key, Cell("failed"))
                 results.notes.append(f"cold start, {r.title}: {error}")
                 continue
             if round_:
                 walls[r.key].append(elapsed)
     for r in measured:
-        if r.key not in failed:
+        if r.key not in broken:
             median = statistics.median(walls[r.key])
             results.put("cold", r.key, Cell(ms(median), {"s": median}))
             progress(f"  {r.title}: {ms(median)}")
@@ -467,9 +472,7 @@ def measure_cpu(results: Results, columns: list[Runner], url: str, plan: Plan) -
                 data = call(r, "cpu", url, "--rounds", str(plan.cpu_rounds))
             except RunnerError as error:
                 del measured[r.key]
-                progress(f"  {r.title}: FAILED {error}")
-                results.put("cpu", r.key, Cell("failed"))
-                results.notes.append(f"cpu, {r.title}: {error}")
+                failed(results, "cpu", r, error)
                 continue
             assert isinstance(data, dict)
             measured[r.key].append((float(data["cpu"]), float(data["wall"])))

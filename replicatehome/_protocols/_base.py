@@ -48,24 +48,24 @@ class BaseProtocol:
         anew; here they come ready-made, so each request shares this protocol's headers: less
         CPU per request, and less memory for each of a thousand creates waiting their turn.
         """
-        parsed = self._url(url)
         headers = self._server_headers if headers is None else headers
-        if json is None and method == "GET":
-            request = httpx.Request(method, parsed, headers=headers, stream=_NO_BODY)
-            request.read()  # so that `.content` works, as on any request httpx builds
-            return request
-        # As httpx encodes json=: compact, UTF-8, and NaN refused.
-        content = (
-            b""
-            if json is None
-            else dumps(json, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
-        )
-        headers = httpx.Headers(headers)
-        headers["Content-Length"] = str(len(content))
-        if json is not None:
-            headers["Content-Type"] = "application/json"
-        request = httpx.Request(method, parsed, headers=headers, stream=httpx.ByteStream(content))
-        request.read()
+        stream = _NO_BODY
+        if json is not None or method != "GET":
+            # As httpx encodes json=: compact, UTF-8, and NaN refused.
+            content = (
+                b""
+                if json is None
+                else dumps(
+                    json, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+                ).encode()
+            )
+            headers = httpx.Headers(headers)
+            headers["Content-Length"] = str(len(content))
+            if json is not None:
+                headers["Content-Type"] = "application/json"
+            stream = httpx.ByteStream(content)
+        request = httpx.Request(method, self._url(url), headers=headers, stream=stream)
+        request.read()  # so that `.content` works, as on any request httpx builds
         return request
 
     def trusts(self, url: httpx.URL) -> bool:
