@@ -139,7 +139,8 @@ _OPTIONS_DOC = """
             (default: 30 s, 5 s to connect).
         max_retries: retries of each request on transient failures (default 2).
         wait_timeout: the overall deadline for waiting on a prediction (default 300 s).
-        poll_interval: the longest gap between polls; polls start at 0.1 s and back off to it.
+        poll_interval: the longest gap between polls (default 1 s); a wait polls every 0.5 s
+            (at most `poll_interval`) for its first 20 polls, then every `poll_interval`.
         headers: extra headers for every request; they override the defaults.
         http_client: your own httpx client (for proxies, transports, limits). You close it.
             A blocking client of your own ends a trickling answer at its read timeout past

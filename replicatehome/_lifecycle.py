@@ -670,7 +670,7 @@ class Lifecycle:
             if stream or tracked.since is None
             else self.history.expected(tracked.snapshot.model, tracked.snapshot.version)
         )
-        retrying = self.policy.polling(deadline, expected, tracked.since or 0.0)
+        retrying = self.policy.polling(deadline, expected, tracked.since or 0.0, stream=stream)
         retrying.begin()
         state = tenacity.RetryCallState(retrying, None, (), {})
         # What we already know counts as the first poll: a finished prediction needs none.

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from typing import ClassVar
 
 import httpx
 import tenacity
@@ -173,12 +174,19 @@ def _still_running(snapshot: PredictionSnapshot) -> bool:
 class RetryPolicy:
     """How hard to try: retries per request, back-off, and the polling rhythm.
 
-    Polls start `first_poll` seconds after the last answer and grow by half each time up to
-    `poll_interval`, so short predictions are seen quickly and long ones are not hammered.
+    A wait for a model it has not seen polls every `steady_poll` seconds for its first
+    `STEADY_POLLS` polls, then every `poll_interval`: with nothing known of when it will end,
+    even gaps see the end soonest for the polls spent (docs/benchmarks.md). A stream's polls
+    start `first_poll` seconds after the last answer and grow by half each time up to
+    `poll_interval`, because its text is shown as it grows.
     """
+
+    STEADY_POLLS: ClassVar[int] = 20
+    """How many polls of a cold wait keep the `steady_poll` rhythm before slowing down."""
 
     max_retries: int = 2
     poll_interval: float = 1.0
+    steady_poll: float = 0.5
     first_poll: float = 0.1
     backoff: float = 0.5
     max_backoff: float = 8.0
@@ -210,19 +218,32 @@ class RetryPolicy:
         )
 
     def polling(
-        self, deadline: Deadline, expected: Expected | None = None, since: float = 0.0
+        self,
+        deadline: Deadline,
+        expected: Expected | None = None,
+        since: float = 0.0,
+        *,
+        stream: bool = False,
     ) -> tenacity.Retrying:
         """Poll until a terminal status; at the deadline, hand back the last snapshot.
 
         With `expected` (from past runs of the model, for a prediction created at `since`), polls
-        cluster around the expected end; without, they back off from `first_poll`.
+        cluster around the expected end; without, they keep a steady rhythm, or back off from
+        `first_poll` for a `stream`.
         """
-        first = min(self.first_poll, self.poll_interval)
-        schedule: wait_base = (
-            tenacity.wait_exponential(multiplier=first, exp_base=1.5, max=self.poll_interval)
-            if expected is None
-            else _AroundExpectedEnd(expected, since, deadline.clock, self.poll_interval)
-        )
+        schedule: wait_base
+        if expected is not None:
+            schedule = _AroundExpectedEnd(expected, since, deadline.clock, self.poll_interval)
+        elif stream:
+            first = min(self.first_poll, self.poll_interval)
+            schedule = tenacity.wait_exponential(
+                multiplier=first, exp_base=1.5, max=self.poll_interval
+            )
+        else:
+            steady = tenacity.wait_fixed(min(self.steady_poll, self.poll_interval))
+            schedule = tenacity.wait_chain(
+                *[steady] * self.STEADY_POLLS, tenacity.wait_fixed(self.poll_interval)
+            )
         return tenacity.Retrying(
             retry=tenacity.retry_if_result(_still_running),
             wait=_Until(deadline, schedule),

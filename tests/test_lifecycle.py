@@ -121,18 +121,41 @@ def test_create_builds_the_homepage_request() -> None:
     assert (value.id, value.status, value.model) == ("abc", "starting", spec.name)
 
 
-def test_polling_backs_off_from_a_tenth_of_a_second_to_the_interval() -> None:
+def test_a_wait_with_no_history_polls_every_half_second_then_every_interval() -> None:
+    clock = FakeClock()
+    life = lifecycle(clock, poll_interval=1.0)
+    tracked = Tracked(PredictionSnapshot(id="p1"))
+    replies: list[httpx.Response | httpx.HTTPError] = [ok() for _ in range(22)]
+    replies.append(ok("succeeded", ["x"]))
+
+    steps, value = drive(life.wait(tracked, life.deadline(60.0)), replies, clock)
+
+    assert sleeps_of(steps) == [0.5] * RetryPolicy.STEADY_POLLS + [1.0] * 3
+    assert isinstance(value, PredictionSnapshot)
+    assert tracked.snapshot is value
+
+
+def test_a_stream_polls_from_a_tenth_of_a_second_backing_off_to_the_interval() -> None:
     clock = FakeClock()
     life = lifecycle(clock, poll_interval=1.0)
     tracked = Tracked(PredictionSnapshot(id="p1"))
     replies: list[httpx.Response | httpx.HTTPError] = [ok() for _ in range(8)]
     replies.append(ok("succeeded", ["x"]))
 
-    steps, value = drive(life.wait(tracked, life.deadline()), replies, clock)
+    steps, _ = drive(life.wait(tracked, life.deadline(), stream=True), replies, clock)
 
     assert sleeps_of(steps) == [0.1, 0.15, 0.225, 0.3375, 0.5062, 0.7594, 1.0, 1.0, 1.0]
-    assert isinstance(value, PredictionSnapshot)
-    assert tracked.snapshot is value
+
+
+def test_a_poll_interval_below_the_steady_rhythm_caps_it() -> None:
+    clock = FakeClock()
+    life = lifecycle(clock, poll_interval=0.05)
+    tracked = Tracked(PredictionSnapshot(id="p1"))
+    replies: list[httpx.Response | httpx.HTTPError] = [ok(), ok("succeeded", ["x"])]
+
+    steps, _ = drive(life.wait(tracked, life.deadline()), replies, clock)
+
+    assert sleeps_of(steps) == [0.05, 0.05]
 
 
 def test_a_finished_prediction_needs_no_poll() -> None:

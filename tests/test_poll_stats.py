@@ -75,13 +75,14 @@ def test_a_model_seen_before_is_polled_around_its_expected_end() -> None:
     assert clock.now - 2.3 <= 0.06  # seen within one dense interval of the end
 
 
-def test_without_history_polls_back_off_as_before() -> None:
+def test_without_history_polls_keep_a_steady_rhythm() -> None:
     clock = FakeClock()
     life = lifecycle(clock, poll_interval=1.0)
 
-    sleeps, _ = run_until(life, clock, ends_at=2.3)
+    sleeps, polls = run_until(life, clock, ends_at=2.3)
 
-    assert [round(s, 4) for s in sleeps[:4]] == [0.1, 0.15, 0.225, 0.3375]
+    assert sleeps == [0.5] * 5
+    assert polls == 5
 
 
 def test_a_prediction_that_overruns_is_polled_with_a_capped_back_off() -> None:

@@ -162,8 +162,8 @@ async def test_canceled_prediction_raises_canceled(
 async def test_a_prediction_that_never_ends_times_out_at_its_deadline(
     mode: Mode, mock: respx.MockRouter, status: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Real sleeps, recorded: the deadline is real time. The back-off alone (0.1, 0.15, 0.225 s)
-    # would sleep until 0.475 s; the last sleep must be cut to end at 0.3 s.
+    # Real sleeps, recorded: the deadline is real time. The steady rhythm alone (0.5 s, 0.5 s)
+    # would sleep until 1 s; the last sleep must be cut to end at 0.7 s.
     slept: list[float] = []
 
     def sleep(seconds: float) -> None:
@@ -176,7 +176,7 @@ async def test_a_prediction_that_never_ends_times_out_at_its_deadline(
 
     monkeypatch.setattr(replicatehome._sync_driver, "sleep", sleep)
     monkeypatch.setattr(replicatehome._async_driver, "async_sleep", async_sleep)
-    client = make_client(mode, wait_timeout=0.3, poll_interval=5.0)
+    client = make_client(mode, wait_timeout=0.7, poll_interval=5.0)
     mock.post("/api/prediction").respond(201, json=prediction("starting"))
     poll = mock.get("/api/poll").mock(return_value=answer(status, ["..."]))
 
@@ -185,10 +185,10 @@ async def test_a_prediction_that_never_ends_times_out_at_its_deadline(
     await close(client)
 
     assert caught.value.prediction.status == status  # unknown statuses are not success
-    assert caught.value.timeout == 0.3
-    assert slept[:2] == pytest.approx([0.1, 0.15])
-    assert slept[2] < 0.225
-    assert sum(slept) <= 0.3
+    assert caught.value.timeout == 0.7
+    assert slept[0] == pytest.approx(0.5)
+    assert slept[1] < 0.5
+    assert sum(slept) <= 0.7
     # The poll due at the deadline is not sent: its answer could not be waited for.
     assert poll.call_count == len(slept) - 1
 
