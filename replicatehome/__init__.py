@@ -60,7 +60,7 @@ if TYPE_CHECKING:
         UnsupportedFeatureError,
     )
     from .prompts import Message
-    from .results import ImageResult, TextResult
+    from .results import FileOutput, ImageResult, OutputResult, TextResult
 
 _HOMES: dict[str, str] = {
     "PollStats": "_history",
@@ -99,7 +99,9 @@ _HOMES: dict[str, str] = {
     "UnprocessableEntityError": "errors",
     "UnsupportedFeatureError": "errors",
     "Message": "prompts",
+    "FileOutput": "results",
     "ImageResult": "results",
+    "OutputResult": "results",
     "TextResult": "results",
 }
 """Which submodule defines each public name."""
@@ -115,11 +117,13 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "Client",
+    "FileOutput",
     "ImageResult",
     "InternalServerError",
     "Message",
     "ModelSpec",
     "NotFoundError",
+    "OutputResult",
     "PermissionDeniedError",
     "PollStats",
     "Prediction",

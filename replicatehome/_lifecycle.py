@@ -51,7 +51,7 @@ from .errors import (
     ResponseValidationError,
 )
 from .prompts import Message, build_prompt
-from .results import text_of
+from .results import text_in
 
 __all__ = [
     "Close",
@@ -199,9 +199,10 @@ class _TextProgress:
 
     def new_text(self, prediction: PredictionSnapshot) -> str:
         """The text of `prediction` the caller has not had yet, counted as given."""
-        if prediction.output is None:
+        text = text_in(prediction.output)
+        if text is None:
             return ""
-        chunk = text_of(prediction)[self._sent :]
+        chunk = text[self._sent :]
         self._sent += len(chunk)
         return chunk
 
@@ -253,16 +254,29 @@ def _complete(response: httpx.Response, body: bytes) -> httpx.Response:
     )
 
 
-def _data_uri(url: str) -> bytes:
+def _data_uri(url: str) -> tuple[str | None, bytes]:
+    """The media type and the bytes of a ``data:`` URI."""
     header, comma, payload = url.partition(",")
     if not comma:
         raise ValueError("a data: URI without a comma")
+    media_type = _media_type(header.removeprefix("data:").removesuffix(";base64"))
     try:
         if header.endswith(";base64"):
-            return base64.b64decode(payload)
-        return urllib.parse.unquote_to_bytes(payload)
+            return media_type, base64.b64decode(payload)
+        return media_type, urllib.parse.unquote_to_bytes(payload)
     except (binascii.Error, ValueError, UnicodeError) as exc:
         raise ValueError(f"a data: URI that does not decode ({exc})") from exc
+
+
+_MAX_MEDIA_TYPE = 100
+"""The longest content type kept from a server: a real one is a few dozen characters."""
+
+
+def _media_type(value: str | None) -> str | None:
+    # The server names it: keep it printable and short, or not at all.
+    if not value or len(value) > _MAX_MEDIA_TYPE or not value.isprintable():
+        return None
+    return value
 
 
 def outcome(snapshot: PredictionSnapshot, deadline: Deadline) -> PredictionSnapshot:
@@ -535,17 +549,25 @@ class Lifecycle:
         response = yield from self.request(request, deadline, idempotent=True)
         return self.protocol.read_prediction(response)
 
-    def download(self, url: str, deadline: Deadline, *, image: bool = False) -> Flow[None]:
+    def download(
+        self,
+        url: str,
+        deadline: Deadline,
+        *,
+        image: bool = False,
+        on_type: Callable[[str | None], None] | None = None,
+    ) -> Flow[None]:
         """Fetch an output file, emitting its bytes as they arrive; decode a ``data:`` URI.
 
         With `image`, a file that does not start like an image is refused before any of it is
-        emitted. Opening the download is retried; a transfer that breaks half way is not, as
-        its first bytes may already be written.
+        emitted. `on_type` hears the file's content type once it is known. Opening the download
+        is retried; a transfer that breaks half way is not, as its first bytes may already be
+        written.
         """
         checker = _ImageCheck(url) if image else None
         if url.startswith("data:"):
             try:
-                data = _data_uri(url)
+                media_type, data = _data_uri(url)
             except ValueError as exc:
                 raise ResponseValidationError(
                     f"An output URL is {exc}", response=None, body=url[:200]
@@ -557,6 +579,8 @@ class Lifecycle:
                     request=None,
                     limit=self.limits.download,
                 )
+            if on_type is not None:
+                on_type(media_type)
             yield Emit(checker.whole(data) if checker is not None else data)
             return
         try:
@@ -568,6 +592,8 @@ class Lifecycle:
         response = yield from self._retried(
             lambda: self._open_ok(request, deadline), deadline, idempotent=True
         )
+        if on_type is not None:
+            on_type(_media_type(response.headers.get("content-type")))
         decoder = BodyDecoder(response, self.limits.download)
         while True:
             chunk = yield from self._chunk(response, deadline)

@@ -12,7 +12,7 @@ from ._lifecycle import Flow, Lifecycle, Tracked, outcome
 from ._models import PredictionMetrics, PredictionSnapshot, PredictionStatus, PredictionUrls
 from .catalog import Kind
 from .errors import PredictionNotFinishedError
-from .results import AsyncFetch, Fetch, ImageResult, TextResult, build_result
+from .results import AsyncFetch, Fetch, ImageResult, OutputResult, TextResult, build_result
 
 if TYPE_CHECKING:
     from ._async_driver import AsyncDriver
@@ -20,29 +20,41 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncPrediction", "Prediction", "PredictionResult", "async_fetch", "sync_fetch"]
 
-PredictionResult = TextResult | ImageResult
-"""Any typed result: what a prediction of a model outside the catalog produces."""
+PredictionResult = TextResult | ImageResult | OutputResult
+"""Any typed result: what a prediction known only by its id or model name produces."""
 
 R_co = TypeVar("R_co", bound=PredictionResult, covariant=True)
 
 
 def sync_fetch(driver: SyncDriver) -> Fetch:
-    """How `ImageResult.read` and `save` download an image through `driver`."""
+    """How results made by `Client` download their files through `driver`."""
 
-    def fetch(url: str, timeout: float | None) -> Iterator[bytes]:
+    def fetch(
+        url: str,
+        timeout: float | None,
+        *,
+        image: bool = False,
+        on_type: Callable[[str | None], None] | None = None,
+    ) -> Iterator[bytes]:
         lifecycle = driver.lifecycle
-        flow = lifecycle.download(url, lifecycle.deadline(timeout), image=True)
+        flow = lifecycle.download(url, lifecycle.deadline(timeout), image=image, on_type=on_type)
         return driver.iterate(flow, bytes)
 
     return fetch
 
 
 def async_fetch(driver: AsyncDriver) -> AsyncFetch:
-    """How `ImageResult.aread` and `asave` download an image through `driver`."""
+    """How results made by `AsyncClient` download their files through `driver`."""
 
-    def fetch(url: str, timeout: float | None) -> AsyncIterator[bytes]:
+    def fetch(
+        url: str,
+        timeout: float | None,
+        *,
+        image: bool = False,
+        on_type: Callable[[str | None], None] | None = None,
+    ) -> AsyncIterator[bytes]:
         lifecycle = driver.lifecycle
-        flow = lifecycle.download(url, lifecycle.deadline(timeout), image=True)
+        flow = lifecycle.download(url, lifecycle.deadline(timeout), image=image, on_type=on_type)
         return driver.iterate(flow, bytes)
 
     return fetch

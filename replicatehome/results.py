@@ -1,21 +1,25 @@
-"""Typed results of finished predictions: `TextResult` and `ImageResult`."""
+"""Typed results of finished predictions: `TextResult`, `ImageResult` and `OutputResult`."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeAlias
+from typing import Protocol
+
+from pydantic import JsonValue
 
 from ._models import PredictionSnapshot
 from .catalog import Kind, find
 from .errors import ResponseValidationError
 
-__all__ = ["AsyncFetch", "Fetch", "ImageResult", "TextResult"]
+__all__ = ["AsyncFetch", "Fetch", "FileOutput", "ImageResult", "OutputResult", "TextResult"]
 
 _URL_PREFIXES = ("http://", "https://", "data:", "/")
+_FILE_PREFIXES = ("http://", "https://", "data:")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +35,34 @@ class TextResult:
         return self.text
 
 
-Fetch: TypeAlias = Callable[[str, "float | None"], Iterator[bytes]]
-"""Downloads a URL within a timeout, as chunks of bytes: how a `Client` fetches."""
-AsyncFetch: TypeAlias = Callable[[str, "float | None"], AsyncIterator[bytes]]
-"""The same for an `AsyncClient`."""
+class Fetch(Protocol):
+    """How a `Client` downloads an output URL within a timeout, as chunks of bytes.
+
+    With `image`, a file that does not start like an image is refused; `on_type` hears the
+    file's content type once the download opens.
+    """
+
+    def __call__(
+        self,
+        url: str,
+        timeout: float | None,
+        *,
+        image: bool = False,
+        on_type: Callable[[str | None], None] | None = None,
+    ) -> Iterator[bytes]: ...
+
+
+class AsyncFetch(Protocol):
+    """The same as `Fetch`, for an `AsyncClient`."""
+
+    def __call__(
+        self,
+        url: str,
+        timeout: float | None,
+        *,
+        image: bool = False,
+        on_type: Callable[[str | None], None] | None = None,
+    ) -> AsyncIterator[bytes]: ...
 
 
 class ImageResult:
@@ -77,12 +105,12 @@ class ImageResult:
     def _chunks(self, index: int, timeout: float | None) -> Iterator[bytes]:
         if self._fetch is None:
             raise TypeError("This result came from AsyncClient: use `await result.aread()`.")
-        return self._fetch(self.urls[index], timeout)
+        return self._fetch(self.urls[index], timeout, image=True)
 
     def _achunks(self, index: int, timeout: float | None) -> AsyncIterator[bytes]:
         if self._afetch is None:
             raise TypeError("This result came from Client: use `result.read()`.")
-        return self._afetch(self.urls[index], timeout)
+        return self._afetch(self.urls[index], timeout, image=True)
 
     def read(self, index: int = 0, *, timeout: float | None = None) -> bytes:
         """Download image `index` (the first by default) and return its bytes.
@@ -139,6 +167,140 @@ class ImageResult:
         return file.path
 
 
+class FileOutput:
+    """A file a prediction produced, by URL, with ways to download it.
+
+    Files from `Client` download with `read`, `save` and `iter_bytes`; files from `AsyncClient`
+    with `aread`, `asave` and `aiter_bytes`. Downloads go through the client that made the
+    result, with its retries, its size limit (``max_download_bytes``) and its ``wait_timeout``
+    unless you pass `timeout`. A ``data:`` URL is decoded without any request.
+    """
+
+    __slots__ = ("_afetch", "_fetch", "content_type", "url")
+
+    def __init__(
+        self, url: str, *, fetch: Fetch | None = None, afetch: AsyncFetch | None = None
+    ) -> None:
+        self.url = url
+        """Where the file is: an ``http(s)`` or ``data:`` URL, as the server sent it."""
+        self.content_type: str | None = None
+        """The file's media type as its server named it, once a download has started."""
+        self._fetch = fetch
+        self._afetch = afetch
+
+    def __str__(self) -> str:
+        return self.url
+
+    def __repr__(self) -> str:
+        return f"FileOutput(url={self.url[:100]!r})"
+
+    def _learn_type(self, content_type: str | None) -> None:
+        self.content_type = content_type
+
+    def iter_bytes(self, *, timeout: float | None = None) -> Iterator[bytes]:
+        """Download the file, yielding its bytes as they arrive.
+
+        Args:
+            timeout: seconds the whole download may take; the client's ``wait_timeout``
+                by default.
+        """
+        if self._fetch is None:
+            raise TypeError("This file came from AsyncClient: use `await file.aread()`.")
+        return self._fetch(self.url, timeout, on_type=self._learn_type)
+
+    def aiter_bytes(self, *, timeout: float | None = None) -> AsyncIterator[bytes]:
+        """Download the file, yielding its bytes as they arrive: ``async for chunk in ...``."""
+        if self._afetch is None:
+            raise TypeError("This file came from Client: use `file.read()`.")
+        return self._afetch(self.url, timeout, on_type=self._learn_type)
+
+    def read(self, *, timeout: float | None = None) -> bytes:
+        """Download the file and return its bytes."""
+        return b"".join(self.iter_bytes(timeout=timeout))
+
+    async def aread(self, *, timeout: float | None = None) -> bytes:
+        """Download the file and return its bytes."""
+        return b"".join([chunk async for chunk in self.aiter_bytes(timeout=timeout)])
+
+    def save(
+        self, path: str | os.PathLike[str], *, timeout: float | None = None, overwrite: bool = True
+    ) -> Path:
+        """Download the file to `path` as it arrives; return the path written.
+
+        The file appears whole or not at all: a failed download leaves no partial file.
+
+        Args:
+            path: the file to write.
+            timeout: seconds the whole download may take; the client's ``wait_timeout``
+                by default.
+            overwrite: with ``False``, raise `FileExistsError` rather than replace a file.
+        """
+        with _AtomicFile(Path(path), overwrite=overwrite) as file:
+            for chunk in self.iter_bytes(timeout=timeout):
+                file.write(chunk)
+        return file.path
+
+    async def asave(
+        self, path: str | os.PathLike[str], *, timeout: float | None = None, overwrite: bool = True
+    ) -> Path:
+        """Download the file to `path` as it arrives; see `save`."""
+        with _AtomicFile(Path(path), overwrite=overwrite) as file:
+            async for chunk in self.aiter_bytes(timeout=timeout):
+                file.write(chunk)
+        return file.path
+
+
+class OutputResult:
+    """What a prediction of a model outside the catalog produced, whatever its JSON shape.
+
+    ``str(result)`` is the text when the output is text, else the output as JSON.
+    """
+
+    __slots__ = ("files", "output", "prediction")
+
+    def __init__(
+        self,
+        prediction: PredictionSnapshot,
+        *,
+        fetch: Fetch | None = None,
+        afetch: AsyncFetch | None = None,
+    ) -> None:
+        self.prediction = prediction
+        """The finished prediction."""
+        self.output: JsonValue = prediction.output
+        """The output as the server sent it: any JSON value."""
+        self.files = tuple(
+            FileOutput(url, fetch=fetch, afetch=afetch) for url in _urls_in(self.output)
+        )
+        """A `FileOutput` for every ``http(s)`` or ``data:`` URL in the output, depth first."""
+
+    @property
+    def text(self) -> str | None:
+        """The output joined, when it is a string or a list of strings; else ``None``."""
+        return text_in(self.output)
+
+    def __str__(self) -> str:
+        text = self.text
+        return text if text is not None else json.dumps(self.output)
+
+    def __repr__(self) -> str:
+        return f"OutputResult(prediction_id={self.prediction.id!r}, files={len(self.files)})"
+
+
+def _urls_in(output: JsonValue) -> Iterator[str]:
+    # Depth first, in the server's order, without recursion: the nesting is the server's choice.
+    stack: list[JsonValue] = [output]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if value.startswith(_FILE_PREFIXES):
+                yield value
+        elif isinstance(value, list):
+            stack.extend(reversed(value))
+        elif isinstance(value, dict):
+            stack.extend(reversed(list(value.values())))
+
+
 class _AtomicFile:
     """A file written under a temporary name beside `path`, and put in place only when whole."""
 
@@ -186,20 +348,30 @@ class _AtomicFile:
             ) from None
 
 
-def text_of(prediction: PredictionSnapshot) -> str:
-    """The text in a prediction's output: tokens joined, a plain string, or empty."""
-    output = prediction.output
-    if output is None:
-        return ""
+def text_in(output: JsonValue) -> str | None:
+    """The text in an output: a string, or a list of strings joined; ``None`` for anything else."""
     if isinstance(output, str):
         return output
-    if isinstance(output, list):
-        return "".join(item if isinstance(item, str) else str(item) for item in output)
-    raise ResponseValidationError(
-        f"Prediction {prediction.id} output is not text: {str(output)[:200]}",
-        response=None,
-        body=output,
-    )
+    if isinstance(output, list) and all(isinstance(item, str) for item in output):
+        return "".join(output)  # type: ignore[arg-type]  # all() above narrows no type
+    return None
+
+
+def text_of(prediction: PredictionSnapshot) -> str:
+    """The text of a text model's output: tokens joined, a plain string, or empty.
+
+    Raises:
+        ResponseValidationError: the output is not text (a number, an object, a list of them).
+    """
+    output = prediction.output
+    text = "" if output is None else text_in(output)
+    if text is None:
+        raise ResponseValidationError(
+            f"Prediction {prediction.id} output is not text: {str(output)[:200]}",
+            response=None,
+            body=output,
+        )
+    return text
 
 
 def image_urls(prediction: PredictionSnapshot) -> tuple[str, ...]:
@@ -218,27 +390,18 @@ def image_urls(prediction: PredictionSnapshot) -> tuple[str, ...]:
     )
 
 
-def kind_of(prediction: PredictionSnapshot) -> Kind:
-    """Guess what a prediction of an unknown model produced: its catalog kind, or its shape."""
-    spec = find(prediction.model or "")
-    if spec is not None and spec.kind is not None:
-        return spec.kind
-    output = prediction.output
-    items = output if isinstance(output, list) else [output]
-    looks_like_urls = bool(items) and all(
-        isinstance(item, str) and item.startswith(_URL_PREFIXES) for item in items
-    )
-    return "image" if looks_like_urls else "text"
-
-
 def build_result(
     kind: Kind | None,
     prediction: PredictionSnapshot,
     *,
     fetch: Fetch | None = None,
     afetch: AsyncFetch | None = None,
-) -> TextResult | ImageResult:
-    """The typed result of a succeeded prediction."""
-    if (kind or kind_of(prediction)) == "image":
+) -> TextResult | ImageResult | OutputResult:
+    """The typed result of a succeeded prediction: by the catalog's kind, else `OutputResult`."""
+    if kind is None and (spec := find(prediction.model or "")) is not None:
+        kind = spec.kind
+    if kind == "image":
         return ImageResult(image_urls(prediction), prediction, fetch=fetch, afetch=afetch)
-    return TextResult(text_of(prediction), prediction)
+    if kind == "text":
+        return TextResult(text_of(prediction), prediction)
+    return OutputResult(prediction, fetch=fetch, afetch=afetch)
