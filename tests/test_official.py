@@ -22,7 +22,17 @@ from replicatehome import (
     UnsupportedFeatureError,
 )
 
-from .helpers import BASE_URL, AnyClient, Mode, call, chunks, close, handle, make_client
+from .helpers import (
+    BASE_URL,
+    GEMMA_VERSION,
+    AnyClient,
+    Mode,
+    call,
+    chunks,
+    close,
+    handle,
+    make_client,
+)
 
 TOKEN = "r8_secret_test_token_0123456789"
 GEMMA = "google-deepmind/gemma-2b-it"
@@ -78,18 +88,21 @@ def test_a_token_selects_the_official_backend(
         cls(backend="other")  # type: ignore[arg-type]
 
 
-async def test_catalog_models_use_the_model_route_with_the_token(
+async def test_catalog_models_run_their_pinned_version_with_the_token(
     live: AnyClient, mock: respx.MockRouter
 ) -> None:
-    create = mock.post("/v1/models/google-deepmind/gemma-2b-it/predictions").respond(
-        201, json=official("succeeded", ["Hi"])
-    )
+    # Not /v1/models/{owner}/{name}/predictions: the real API serves that route for official
+    # models only, and gemma-2b-it is a community model.
+    create = mock.post("/v1/predictions").respond(201, json=official("succeeded", ["Hi"]))
 
     result = await call(live.generate_text("Hello", max_new_tokens=5))
 
     request = create.calls[0].request
     assert result.text == "Hi"
-    assert json.loads(request.content) == {"input": {"prompt": "Hello", "max_new_tokens": 5}}
+    assert json.loads(request.content) == {
+        "version": GEMMA_VERSION,
+        "input": {"prompt": "Hello", "max_new_tokens": 5},
+    }
     assert request.headers["Authorization"] == f"Bearer {TOKEN}"
     assert "Origin" not in request.headers
     # Sync mode: the create holds until the end, and its read timeout outlasts the hold.
@@ -124,7 +137,7 @@ async def test_any_model_runs_without_a_version(live: AnyClient, mock: respx.Moc
 async def test_a_hold_that_expires_falls_back_to_the_stream(
     live: AnyClient, mock: respx.MockRouter
 ) -> None:
-    mock.post(f"/v1/models/{GEMMA}/predictions").respond(201, json=official("processing", ["a"]))
+    mock.post("/v1/predictions").respond(201, json=official("processing", ["a"]))
     stream = mock.get(STREAM_URL).respond(
         200,
         headers={"Content-Type": "text/event-stream"},
@@ -143,7 +156,7 @@ async def test_a_hold_that_expires_falls_back_to_the_stream(
 async def test_stream_text_reads_server_sent_events(
     live: AnyClient, mock: respx.MockRouter
 ) -> None:
-    create = mock.post(f"/v1/models/{GEMMA}/predictions").respond(201, json=official())
+    create = mock.post("/v1/predictions").respond(201, json=official())
     mock.get(STREAM_URL).respond(
         200,
         headers={"Content-Type": "text/event-stream"},
@@ -168,7 +181,7 @@ async def test_stream_text_reads_server_sent_events(
 async def test_an_error_event_ends_in_prediction_failed(
     live: AnyClient, mock: respx.MockRouter
 ) -> None:
-    mock.post(f"/v1/models/{GEMMA}/predictions").respond(201, json=official())
+    mock.post("/v1/predictions").respond(201, json=official())
     mock.get(STREAM_URL).respond(
         200,
         content=sse(
@@ -203,7 +216,7 @@ class BrokenStream(httpx.SyncByteStream, httpx.AsyncByteStream):
 async def test_a_broken_stream_falls_back_to_polling_without_repeating_text(
     live: AnyClient, mock: respx.MockRouter
 ) -> None:
-    mock.post(f"/v1/models/{GEMMA}/predictions").respond(201, json=official())
+    mock.post("/v1/predictions").respond(201, json=official())
     mock.get(STREAM_URL).mock(
         return_value=httpx.Response(200, stream=BrokenStream(sse(("output", "Hel"))))
     )
@@ -222,7 +235,7 @@ async def test_a_broken_stream_falls_back_to_polling_without_repeating_text(
 async def test_a_stream_that_cannot_open_falls_back_to_polling(
     live: AnyClient, mock: respx.MockRouter
 ) -> None:
-    mock.post(f"/v1/models/{GEMMA}/predictions").respond(201, json=official())
+    mock.post("/v1/predictions").respond(201, json=official())
     mock.get(STREAM_URL).respond(404, json={"detail": "no stream"})
     mock.get("/v1/predictions/p1").respond(200, json=official("succeeded", ["done"]))
 
@@ -230,7 +243,7 @@ async def test_a_stream_that_cannot_open_falls_back_to_polling(
 
 
 async def test_cancel(live: AnyClient, mock: respx.MockRouter) -> None:
-    mock.post(f"/v1/models/{GEMMA}/predictions").respond(201, json=official("processing"))
+    mock.post("/v1/predictions").respond(201, json=official("processing"))
     cancel = mock.post("/v1/predictions/p1/cancel").respond(200, json=official("canceled"))
 
     p = await handle(live.predictions.create("gemma-2b", input={"prompt": "x"}))
@@ -256,7 +269,7 @@ async def test_problem_details_become_typed_errors(
     live: AnyClient, mock: respx.MockRouter, sleeps: list[float]
 ) -> None:
     problem = {"Content-Type": "application/problem+json"}
-    mock.post(f"/v1/models/{GEMMA}/predictions").mock(
+    mock.post("/v1/predictions").mock(
         side_effect=[
             httpx.Response(
                 401,
@@ -292,7 +305,7 @@ async def test_problem_details_become_typed_errors(
 async def test_the_token_never_shows(
     live: AnyClient, mock: respx.MockRouter, caplog: pytest.LogCaptureFixture
 ) -> None:
-    mock.post(f"/v1/models/{GEMMA}/predictions").respond(201, json=official("succeeded", ["x"]))
+    mock.post("/v1/predictions").respond(201, json=official("succeeded", ["x"]))
 
     with caplog.at_level(logging.DEBUG, logger="replicatehome"):
         result = await call(live.generate_text("x"))
@@ -309,7 +322,7 @@ async def test_data_uri_images_are_decoded_without_a_request(
 ) -> None:
     png = b"\x89PNG\r\n\x1a\nfake"
     uri = "data:image/png;base64," + base64.b64encode(png).decode()
-    mock.post("/v1/models/stability-ai/stable-diffusion-3/predictions").respond(
+    mock.post("/v1/predictions").respond(
         201, json=official("succeeded", [uri], model="stability-ai/stable-diffusion-3")
     )
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from urllib.parse import quote
 
 import httpx
@@ -32,11 +31,9 @@ class OfficialProtocol(BaseProtocol):
         super().__init__(base_url, authorized, trust)
 
     def model_spec(self, name: str, version: str | None) -> ModelSpec:
-        # Any owner/name runs here. Without an explicit version, the model's own route runs its
-        # latest version rather than the catalog's pinned one.
-        spec = resolve(name, version=version, allow_unversioned=True)
-        explicit = version is not None or ":" in name
-        return spec if explicit else replace(spec, version=None)
+        # Any owner/name runs here: catalog models by their pinned version, as the model route
+        # serves official models only; another owner/name without a version by that route.
+        return resolve(name, version=version, allow_unversioned=True)
 
     def create_request(
         self, spec: ModelSpec, input: Mapping[str, object], *, hold: int | None = None
