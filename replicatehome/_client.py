@@ -14,7 +14,7 @@ import httpx
 
 from ._config import DEFAULT_LIMITS, DEFAULT_WAIT_TIMEOUT, configure
 from ._history import PollStats
-from ._lifecycle import Flow
+from ._lifecycle import Flow, Listing
 from ._logs import setup_from_env
 from ._models import PredictionSnapshot
 from ._prediction import AsyncPrediction, Prediction, PredictionResult, async_fetch, sync_fetch
@@ -78,6 +78,22 @@ class Predictions:
         snapshot = self._driver.run(lifecycle.get(check_prediction_id(id), lifecycle.deadline()))
         return Prediction(self._driver, snapshot, None, created=False)
 
+    def list(self) -> Iterator[Prediction[PredictionResult]]:
+        """The account's predictions, newest first, read a page at a time as you iterate.
+
+        Raises:
+            UnsupportedFeatureError: on the homepage backend, at once, before any request.
+        """
+        listing = Listing(self._driver.lifecycle.protocol)
+        return self._pages(listing)
+
+    def _pages(self, listing: Listing) -> Iterator[Prediction[PredictionResult]]:
+        lifecycle = self._driver.lifecycle
+        while listing.request is not None:
+            page = self._driver.run(lifecycle.list_page(listing, lifecycle.deadline()))
+            for snapshot in page.results:
+                yield Prediction(self._driver, snapshot, None, created=False)
+
 
 class AsyncPredictions:
     """``client.predictions``: start predictions and look them up, as `AsyncPrediction` handles."""
@@ -124,6 +140,24 @@ class AsyncPredictions:
             lifecycle.get(check_prediction_id(id), lifecycle.deadline())
         )
         return AsyncPrediction(self._driver, snapshot, None, created=False)
+
+    def list(self) -> AsyncIterator[AsyncPrediction[PredictionResult]]:
+        """The account's predictions, newest first: ``async for p in client.predictions.list()``.
+
+        Pages are read as you iterate.
+
+        Raises:
+            UnsupportedFeatureError: on the homepage backend, at once, before any request.
+        """
+        listing = Listing(self._driver.lifecycle.protocol)
+        return self._pages(listing)
+
+    async def _pages(self, listing: Listing) -> AsyncIterator[AsyncPrediction[PredictionResult]]:
+        lifecycle = self._driver.lifecycle
+        while listing.request is not None:
+            page = await self._driver.run(lifecycle.list_page(listing, lifecycle.deadline()))
+            for snapshot in page.results:
+                yield AsyncPrediction(self._driver, snapshot, None, created=False)
 
 
 _OPTIONS_DOC = """

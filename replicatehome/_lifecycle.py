@@ -23,7 +23,7 @@ import time
 import urllib.parse
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final, Generic, TypeAlias, TypeVar, cast
+from typing import ClassVar, Final, Generic, TypeAlias, TypeVar, cast
 
 import httpx
 import tenacity
@@ -31,10 +31,10 @@ import tenacity
 from ._body import BodyDecoder
 from ._history import PollStats
 from ._logs import logger, redact
-from ._models import PredictionSnapshot, PredictionStatus
+from ._models import PredictionPage, PredictionSnapshot, PredictionStatus
 from ._protocols import WireProtocol
 from ._protocols.sse import EventTooLargeError, SSEDecoder
-from ._responses import error_for_status
+from ._responses import decode_model, error_for_status
 from ._retry import Deadline, RetryPolicy
 from ._shorten import shorten
 from ._untrusted import is_image, parse_url
@@ -292,6 +292,48 @@ def outcome(snapshot: PredictionSnapshot, deadline: Deadline) -> PredictionSnaps
     raise PredictionTimeoutError(snapshot, deadline.seconds)
 
 
+class Listing:
+    """Where a listing of the account's predictions has got to: the next page's request.
+
+    The cursors are the server's URLs: each must stay on the API's origin, none may repeat, and
+    a run of empty pages ends the listing, so a server cannot keep a caller iterating forever.
+
+    Raises:
+        UnsupportedFeatureError: the backend cannot list predictions.
+    """
+
+    EMPTY_PAGES: ClassVar[int] = 10
+    """The most empty pages in a row that a listing follows."""
+
+    def __init__(self, protocol: WireProtocol) -> None:
+        self._protocol = protocol
+        self.request: httpx.Request | None = protocol.list_request(None)
+        """The request for the next page; ``None`` once the last page has been read."""
+        self._seen: set[str] = set()
+        self._empty = 0
+
+    def turn(self, page: PredictionPage) -> None:
+        """Move on to the page after `page`."""
+        self._empty = 0 if page.results else self._empty + 1
+        cursor = page.next
+        if not cursor or self._empty >= self.EMPTY_PAGES:
+            self.request = None
+            return
+        if cursor in self._seen:
+            raise ResponseValidationError(
+                "The list of predictions loops: its next page is one already read",
+                response=None,
+                body=cursor[:200],
+            )
+        self._seen.add(cursor)
+        try:
+            self.request = self._protocol.list_request(cursor)
+        except ValueError as exc:
+            raise ResponseValidationError(
+                f"Not following the list of predictions: {exc}", response=None, body=cursor[:200]
+            ) from exc
+
+
 class Lifecycle:
     """The flows of a prediction against one backend, with one retry policy, timeout and limits."""
 
@@ -542,6 +584,15 @@ class Lifecycle:
         request = self.protocol.get_request(prediction_id)
         response = yield from self.request(request, deadline, idempotent=True, patient=patient)
         return self.protocol.read_prediction(response)
+
+    def list_page(self, listing: Listing, deadline: Deadline) -> Flow[PredictionPage]:
+        """Read the next page of `listing`, and turn it to the page after; empty past the end."""
+        if listing.request is None:
+            return PredictionPage(results=[])
+        response = yield from self.request(listing.request, deadline, idempotent=True)
+        page = decode_model(response, PredictionPage, {})
+        listing.turn(page)
+        return page
 
     def cancel(self, prediction_id: str, deadline: Deadline) -> Flow[PredictionSnapshot]:
         """Ask the server to cancel a prediction; return its state after that."""

@@ -11,7 +11,13 @@ from pydantic import BaseModel, ConfigDict, JsonValue, StringConstraints, field_
 
 from ._untrusted import PREDICTION_ID_PATTERN
 
-__all__ = ["PredictionMetrics", "PredictionSnapshot", "PredictionStatus", "PredictionUrls"]
+__all__ = [
+    "PredictionMetrics",
+    "PredictionPage",
+    "PredictionSnapshot",
+    "PredictionStatus",
+    "PredictionUrls",
+]
 
 
 class PredictionStatus(StrEnum):
@@ -98,3 +104,11 @@ class PredictionSnapshot(_Lenient):
         if value is None or isinstance(value, str):
             return value
         return json.dumps(value)
+
+
+class PredictionPage(_Lenient):
+    """One page of the account's predictions (official API), newest first, with cursor URLs."""
+
+    results: list[PredictionSnapshot]
+    next: str | None = None
+    previous: str | None = None

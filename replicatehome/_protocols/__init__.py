@@ -59,6 +59,15 @@ class WireProtocol(Protocol):
         """
         ...
 
+    def list_request(self, cursor: str | None) -> httpx.Request:
+        """The request for the first page of the account's predictions, or the page at `cursor`.
+
+        Raises:
+            UnsupportedFeatureError: the backend cannot list predictions.
+            ValueError: `cursor`, a URL the server sent, is not on the API's own origin.
+        """
+        ...
+
     def stream_request(self, prediction: PredictionSnapshot) -> httpx.Request | None:
         """The request that opens the prediction's event stream, or ``None`` if it has none."""
         ...

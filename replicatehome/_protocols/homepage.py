@@ -55,5 +55,11 @@ class HomepageProtocol(BaseProtocol):
             "Client(api_token=...) or REPLICATE_API_TOKEN."
         )
 
+    def list_request(self, cursor: str | None) -> httpx.Request:
+        raise UnsupportedFeatureError(
+            "The homepage backend cannot list predictions. Listing needs the official API: "
+            "Client(api_token=...) or REPLICATE_API_TOKEN."
+        )
+
     def stream_request(self, prediction: PredictionSnapshot) -> httpx.Request | None:
         return None  # text is streamed by polling

@@ -59,6 +59,16 @@ class OfficialProtocol(BaseProtocol):
         url = f"{self._base_url}/v1/predictions/{quote(prediction_id, safe='')}/cancel"
         return self._to_server("POST", url)
 
+    def list_request(self, cursor: str | None) -> httpx.Request:
+        if cursor is None:
+            return self._to_server("GET", f"{self._base_url}/v1/predictions")
+        # The cursor is the server's URL, and the request carries the token: same origin only.
+        url = parse_url(cursor)
+        base = httpx.URL(self._base_url)
+        if (url.scheme, url.netloc) != (base.scheme, base.netloc):
+            raise ValueError(f"the next page is on another origin: {cursor[:120]!r}")
+        return self._to_server("GET", str(url))
+
     def stream_request(self, prediction: PredictionSnapshot) -> httpx.Request | None:
         text = prediction.urls.stream if prediction.urls is not None else None
         if not text:
