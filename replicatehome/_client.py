@@ -6,13 +6,15 @@ client's driver. The two classes differ only in which driver they hold.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Generic, Self, TypeVar, overload
 
 import httpx
 
-from ._config import DEFAULT_LIMITS, DEFAULT_WAIT_TIMEOUT, configure
+from ._call_inputs import check_wait_timeout, model_input
+from ._config import DEFAULT_LIMITS, DEFAULT_WAIT_TIMEOUT, ClientOptions, configure
 from ._history import PollStats
 from ._lifecycle import Flow, Listing
 from ._logs import setup_from_env
@@ -42,18 +44,38 @@ class Predictions:
 
     @overload
     def create(
-        self, model: TextModelName, *, input: Mapping[str, object], version: str | None = None
+        self,
+        model: TextModelName,
+        *,
+        input: Mapping[str, object],
+        version: str | None = None,
+        wait_timeout: float | None = None,
     ) -> Prediction[TextResult]: ...
     @overload
     def create(
-        self, model: ImageModelName, *, input: Mapping[str, object], version: str | None = None
+        self,
+        model: ImageModelName,
+        *,
+        input: Mapping[str, object],
+        version: str | None = None,
+        wait_timeout: float | None = None,
     ) -> Prediction[ImageResult]: ...
     @overload
     def create(
-        self, model: str, *, input: Mapping[str, object], version: str | None = None
+        self,
+        model: str,
+        *,
+        input: Mapping[str, object],
+        version: str | None = None,
+        wait_timeout: float | None = None,
     ) -> Prediction[PredictionResult]: ...
     def create(
-        self, model: str, *, input: Mapping[str, object], version: str | None = None
+        self,
+        model: str,
+        *,
+        input: Mapping[str, object],
+        version: str | None = None,
+        wait_timeout: float | None = None,
     ) -> Prediction[PredictionResult]:
         """Start a prediction and return at once, without waiting for it.
 
@@ -62,11 +84,16 @@ class Predictions:
                 official API, with or without one).
             input: the model's input, such as ``{"prompt": "..."}``.
             version: a version hash, to pin one other than the catalog's.
+            wait_timeout: how long the prediction's ``wait()`` and ``stream()`` wait by
+                default; the client's ``wait_timeout`` if not given.
         """
         lifecycle = self._driver.lifecycle
         spec = lifecycle.resolve(model, version)
+        check_wait_timeout(wait_timeout)
         snapshot = self._driver.run(lifecycle.create(spec, input, lifecycle.deadline()))
-        return Prediction(self._driver, snapshot, spec.kind, created=True)
+        return Prediction(
+            self._driver, snapshot, spec.kind, created=True, wait_timeout=wait_timeout
+        )
 
     def get(self, id: str) -> Prediction[PredictionResult]:
         """Look up a prediction by id.
@@ -103,18 +130,38 @@ class AsyncPredictions:
 
     @overload
     async def create(
-        self, model: TextModelName, *, input: Mapping[str, object], version: str | None = None
+        self,
+        model: TextModelName,
+        *,
+        input: Mapping[str, object],
+        version: str | None = None,
+        wait_timeout: float | None = None,
     ) -> AsyncPrediction[TextResult]: ...
     @overload
     async def create(
-        self, model: ImageModelName, *, input: Mapping[str, object], version: str | None = None
+        self,
+        model: ImageModelName,
+        *,
+        input: Mapping[str, object],
+        version: str | None = None,
+        wait_timeout: float | None = None,
     ) -> AsyncPrediction[ImageResult]: ...
     @overload
     async def create(
-        self, model: str, *, input: Mapping[str, object], version: str | None = None
+        self,
+        model: str,
+        *,
+        input: Mapping[str, object],
+        version: str | None = None,
+        wait_timeout: float | None = None,
     ) -> AsyncPrediction[PredictionResult]: ...
     async def create(
-        self, model: str, *, input: Mapping[str, object], version: str | None = None
+        self,
+        model: str,
+        *,
+        input: Mapping[str, object],
+        version: str | None = None,
+        wait_timeout: float | None = None,
     ) -> AsyncPrediction[PredictionResult]:
         """Start a prediction and return at once, without waiting for it.
 
@@ -123,11 +170,16 @@ class AsyncPredictions:
                 official API, with or without one).
             input: the model's input, such as ``{"prompt": "..."}``.
             version: a version hash, to pin one other than the catalog's.
+            wait_timeout: how long the prediction's ``wait()`` and ``stream()`` wait by
+                default; the client's ``wait_timeout`` if not given.
         """
         lifecycle = self._driver.lifecycle
         spec = lifecycle.resolve(model, version)
+        check_wait_timeout(wait_timeout)
         snapshot = await self._driver.run(lifecycle.create(spec, input, lifecycle.deadline()))
-        return AsyncPrediction(self._driver, snapshot, spec.kind, created=True)
+        return AsyncPrediction(
+            self._driver, snapshot, spec.kind, created=True, wait_timeout=wait_timeout
+        )
 
     async def get(self, id: str) -> AsyncPrediction[PredictionResult]:
         """Look up a prediction by id.
@@ -197,6 +249,8 @@ class _ClientBase(Generic[D]):
 
     _driver: D
     _base_url: str
+    _options: ClientOptions
+    _owns_http: bool
 
     @property
     def base_url(self) -> str:
@@ -220,18 +274,58 @@ class _ClientBase(Generic[D]):
     def _generation(
         self,
         kind: Kind,
+        method: str,
+        *,
         prompt: str | None,
         messages: Sequence[Message] | None,
         model: str,
         version: str | None,
-        input: Mapping[str, object],
-        *,
+        input: Mapping[str, object] | None,
+        keywords: Mapping[str, object],
+        wait_timeout: float | None,
         stream: bool = False,
     ) -> Flow[PredictionSnapshot]:
         # Resolving and validating happen here, at call time, before any request.
         lifecycle = self._driver.lifecycle
-        spec, full_input = lifecycle.plan(kind, model, version, prompt, messages, input)
-        return lifecycle.generate(spec, full_input, lifecycle.deadline(), stream=stream)
+        given = model_input(method, input, keywords)
+        deadline = lifecycle.deadline(check_wait_timeout(wait_timeout))
+        spec, full_input = lifecycle.plan(kind, model, version, prompt, messages, given)
+        return lifecycle.generate(spec, full_input, deadline, stream=stream)
+
+    def with_options(
+        self,
+        *,
+        wait_timeout: float | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Self:
+        """A client like this one with some options changed: ``client.with_options(max_retries=0)``.
+
+        It shares this client's connections and what it has learned of past runs
+        (`poll_stats`), so it is cheap to make per call. `headers` are added to this client's.
+        Closing it does nothing; closing this client closes both.
+
+        Raises:
+            ValueError: an option is out of range, as for the constructor.
+        """
+        options = ClientOptions(**self._options)
+        if wait_timeout is not None:
+            options["wait_timeout"] = wait_timeout
+        if timeout is not None:
+            options["timeout"] = timeout
+        if max_retries is not None:
+            options["max_retries"] = max_retries
+        if headers is not None:
+            options["headers"] = {**(options["headers"] or {}), **headers}
+        _, lifecycle = configure(**options)
+        lifecycle.history = self._driver.lifecycle.history
+        twin = copy.copy(self)
+        twin._options = options
+        twin._owns_http = False
+        twin._driver = copy.copy(self._driver)
+        twin._driver.lifecycle = lifecycle
+        return twin
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(backend={self.backend!r}, base_url={self._base_url!r})"
@@ -264,7 +358,7 @@ class Client(_ClientBase[SyncDriver]):
         trusted_hosts: Iterable[str] | None = None,
     ) -> None:
         self._owns_http = http_client is None
-        self._base_url, lifecycle = configure(
+        self._options = ClientOptions(
             api_token=api_token,
             backend=backend,
             http_client=http_client,
@@ -279,13 +373,17 @@ class Client(_ClientBase[SyncDriver]):
             max_download_bytes=max_download_bytes,
             trusted_hosts=trusted_hosts,
         )
+        self._base_url, lifecycle = configure(**self._options)
         self._driver = (
             SyncDriver(http_client, lifecycle)
             if http_client is not None
             else SyncDriver(sync_http_client(), lifecycle, direct=True)
         )
-        self.predictions = Predictions(self._driver)
-        """Start and look up predictions."""
+
+    @property
+    def predictions(self) -> Predictions:
+        """Start, look up and list predictions."""
+        return Predictions(self._driver)
 
     def generate_text(
         self,
@@ -294,7 +392,9 @@ class Client(_ClientBase[SyncDriver]):
         messages: Sequence[Message] | None = None,
         model: str = "gemma-2b",
         version: str | None = None,
-        **input: object,
+        input: Mapping[str, object] | None = None,
+        wait_timeout: float | None = None,
+        **model_inputs: object,
     ) -> TextResult:
         """Generate text and return it when the prediction ends.
 
@@ -303,9 +403,23 @@ class Client(_ClientBase[SyncDriver]):
             messages: chat messages, turned into one prompt (see `replicatehome.prompts`).
             model: a text model's name or alias.
             version: a version hash, for models outside the catalog.
-            **input: more model inputs, such as ``max_new_tokens=128``.
+            input: model inputs as a mapping, for names that are not Python keywords or that
+                are the client's options.
+            wait_timeout: seconds this call may wait at most; the client's by default.
+            **model_inputs: more model inputs, such as ``max_new_tokens=128``. A client
+                option's name (``timeout``, say) is refused: see docs/usage.md.
         """
-        flow = self._generation("text", prompt, messages, model, version, input)
+        flow = self._generation(
+            "text",
+            "generate_text",
+            prompt=prompt,
+            messages=messages,
+            model=model,
+            version=version,
+            input=input,
+            keywords=model_inputs,
+            wait_timeout=wait_timeout,
+        )
         snapshot = self._driver.run(flow)
         return TextResult(text_of(snapshot), snapshot)
 
@@ -316,13 +430,26 @@ class Client(_ClientBase[SyncDriver]):
         messages: Sequence[Message] | None = None,
         model: str = "gemma-2b",
         version: str | None = None,
-        **input: object,
+        input: Mapping[str, object] | None = None,
+        wait_timeout: float | None = None,
+        **model_inputs: object,
     ) -> Iterator[str]:
         """Generate text and yield it chunk by chunk as the server produces it.
 
         Takes the same arguments as `generate_text`.
         """
-        flow = self._generation("text", prompt, messages, model, version, input, stream=True)
+        flow = self._generation(
+            "text",
+            "stream_text",
+            prompt=prompt,
+            messages=messages,
+            model=model,
+            version=version,
+            input=input,
+            keywords=model_inputs,
+            wait_timeout=wait_timeout,
+            stream=True,
+        )
         return self._driver.iterate(flow, str)
 
     def generate_image(
@@ -332,7 +459,9 @@ class Client(_ClientBase[SyncDriver]):
         messages: Sequence[Message] | None = None,
         model: str = "sd-3",
         version: str | None = None,
-        **input: object,
+        input: Mapping[str, object] | None = None,
+        wait_timeout: float | None = None,
+        **model_inputs: object,
     ) -> ImageResult:
         """Generate an image and return its URLs when the prediction ends.
 
@@ -341,9 +470,22 @@ class Client(_ClientBase[SyncDriver]):
             messages: chat messages; the last one's content is the prompt.
             model: an image model's name or alias.
             version: a version hash, for models outside the catalog.
-            **input: more model inputs, such as ``aspect_ratio="16:9"``.
+            input: model inputs as a mapping, for names that are not Python keywords or that
+                are the client's options.
+            wait_timeout: seconds this call may wait at most; the client's by default.
+            **model_inputs: more model inputs, such as ``aspect_ratio="16:9"``.
         """
-        flow = self._generation("image", prompt, messages, model, version, input)
+        flow = self._generation(
+            "image",
+            "generate_image",
+            prompt=prompt,
+            messages=messages,
+            model=model,
+            version=version,
+            input=input,
+            keywords=model_inputs,
+            wait_timeout=wait_timeout,
+        )
         snapshot = self._driver.run(flow)
         return ImageResult(image_urls(snapshot), snapshot, fetch=sync_fetch(self._driver))
 
@@ -391,7 +533,7 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
         trusted_hosts: Iterable[str] | None = None,
     ) -> None:
         self._owns_http = http_client is None
-        self._base_url, lifecycle = configure(
+        self._options = ClientOptions(
             api_token=api_token,
             backend=backend,
             http_client=http_client,
@@ -406,6 +548,7 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
             max_download_bytes=max_download_bytes,
             trusted_hosts=trusted_hosts,
         )
+        self._base_url, lifecycle = configure(**self._options)
         # Here rather than at the top, so that a script using only `Client` never imports asyncio.
         from ._async_driver import AsyncDriver
 
@@ -414,8 +557,11 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
             if http_client is not None
             else AsyncDriver(async_http_client(), lifecycle, direct=True)
         )
-        self.predictions = AsyncPredictions(self._driver)
-        """Start and look up predictions."""
+
+    @property
+    def predictions(self) -> AsyncPredictions:
+        """Start, look up and list predictions."""
+        return AsyncPredictions(self._driver)
 
     async def generate_text(
         self,
@@ -424,7 +570,9 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
         messages: Sequence[Message] | None = None,
         model: str = "gemma-2b",
         version: str | None = None,
-        **input: object,
+        input: Mapping[str, object] | None = None,
+        wait_timeout: float | None = None,
+        **model_inputs: object,
     ) -> TextResult:
         """Generate text and return it when the prediction ends.
 
@@ -433,9 +581,23 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
             messages: chat messages, turned into one prompt (see `replicatehome.prompts`).
             model: a text model's name or alias.
             version: a version hash, for models outside the catalog.
-            **input: more model inputs, such as ``max_new_tokens=128``.
+            input: model inputs as a mapping, for names that are not Python keywords or that
+                are the client's options.
+            wait_timeout: seconds this call may wait at most; the client's by default.
+            **model_inputs: more model inputs, such as ``max_new_tokens=128``. A client
+                option's name (``timeout``, say) is refused: see docs/usage.md.
         """
-        flow = self._generation("text", prompt, messages, model, version, input)
+        flow = self._generation(
+            "text",
+            "generate_text",
+            prompt=prompt,
+            messages=messages,
+            model=model,
+            version=version,
+            input=input,
+            keywords=model_inputs,
+            wait_timeout=wait_timeout,
+        )
         snapshot = await self._driver.run(flow)
         return TextResult(text_of(snapshot), snapshot)
 
@@ -446,13 +608,26 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
         messages: Sequence[Message] | None = None,
         model: str = "gemma-2b",
         version: str | None = None,
-        **input: object,
+        input: Mapping[str, object] | None = None,
+        wait_timeout: float | None = None,
+        **model_inputs: object,
     ) -> AsyncIterator[str]:
         """Generate text and yield it chunk by chunk: ``async for chunk in client.stream_text()``.
 
         Takes the same arguments as `generate_text`.
         """
-        flow = self._generation("text", prompt, messages, model, version, input, stream=True)
+        flow = self._generation(
+            "text",
+            "stream_text",
+            prompt=prompt,
+            messages=messages,
+            model=model,
+            version=version,
+            input=input,
+            keywords=model_inputs,
+            wait_timeout=wait_timeout,
+            stream=True,
+        )
         return self._driver.iterate(flow, str)
 
     async def generate_image(
@@ -462,7 +637,9 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
         messages: Sequence[Message] | None = None,
         model: str = "sd-3",
         version: str | None = None,
-        **input: object,
+        input: Mapping[str, object] | None = None,
+        wait_timeout: float | None = None,
+        **model_inputs: object,
     ) -> ImageResult:
         """Generate an image and return its URLs when the prediction ends.
 
@@ -471,9 +648,22 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
             messages: chat messages; the last one's content is the prompt.
             model: an image model's name or alias.
             version: a version hash, for models outside the catalog.
-            **input: more model inputs, such as ``aspect_ratio="16:9"``.
+            input: model inputs as a mapping, for names that are not Python keywords or that
+                are the client's options.
+            wait_timeout: seconds this call may wait at most; the client's by default.
+            **model_inputs: more model inputs, such as ``aspect_ratio="16:9"``.
         """
-        flow = self._generation("image", prompt, messages, model, version, input)
+        flow = self._generation(
+            "image",
+            "generate_image",
+            prompt=prompt,
+            messages=messages,
+            model=model,
+            version=version,
+            input=input,
+            keywords=model_inputs,
+            wait_timeout=wait_timeout,
+        )
         snapshot = await self._driver.run(flow)
         return ImageResult(image_urls(snapshot), snapshot, afetch=async_fetch(self._driver))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 from collections.abc import Iterable, Mapping
+from typing import TypedDict
 
 import httpx
 
@@ -22,6 +23,7 @@ __all__ = [
     "DEFAULT_LIMITS",
     "DEFAULT_TIMEOUT",
     "DEFAULT_WAIT_TIMEOUT",
+    "ClientOptions",
     "configure",
 ]
 
@@ -47,6 +49,24 @@ def _http_timeout(
     if timeout is not None:
         return httpx.Timeout(timeout, connect=min(timeout, _CONNECT_TIMEOUT))
     return http_client.timeout if http_client is not None else DEFAULT_TIMEOUT
+
+
+class ClientOptions(TypedDict):
+    """A client's options as given, kept so that `with_options` can change some of them."""
+
+    api_token: str | None
+    backend: Backend | None
+    base_url: str | None
+    timeout: float | httpx.Timeout | None
+    max_retries: int
+    wait_timeout: float
+    poll_interval: float
+    headers: Mapping[str, str] | None
+    http_client: httpx.Client | httpx.AsyncClient | None
+    max_response_bytes: int
+    max_event_bytes: int
+    max_download_bytes: int
+    trusted_hosts: Iterable[str] | None
 
 
 def configure(

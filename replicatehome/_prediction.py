@@ -10,6 +10,7 @@ from pydantic import JsonValue
 
 from ._lifecycle import Flow, Lifecycle, Tracked, outcome
 from ._models import PredictionMetrics, PredictionSnapshot, PredictionStatus, PredictionUrls
+from ._retry import Deadline
 from .catalog import Kind
 from .errors import PredictionNotFinishedError
 from .results import AsyncFetch, Fetch, ImageResult, OutputResult, TextResult, build_result
@@ -70,10 +71,12 @@ class _PredictionHandle(Generic[R_co]):
         kind: Kind | None,
         *,
         created: bool,
+        wait_timeout: float | None = None,
         fetch: Fetch | None = None,
         afetch: AsyncFetch | None = None,
     ) -> None:
         self._lifecycle = lifecycle
+        self._wait_timeout = wait_timeout
         self._tracked = Tracked(snapshot, since=lifecycle.clock() if created else None)
         self._kind = kind
         self._fetch = fetch
@@ -174,10 +177,13 @@ class _PredictionHandle(Generic[R_co]):
             self._result = cast(R_co, result)
         return self._result
 
+    def _deadline(self, timeout: float | None) -> Deadline:
+        return self._lifecycle.deadline(self._wait_timeout if timeout is None else timeout)
+
     def _stream_flow(self, timeout: float | None) -> Flow[PredictionSnapshot]:
         # An image model's output is URLs, not text: streaming it just waits for the end.
         stream = self._kind != "image"
-        deadline = self._lifecycle.deadline(timeout)
+        deadline = self._deadline(timeout)
         return self._lifecycle.wait(self._tracked, deadline, stream=stream)
 
     def __repr__(self) -> str:
@@ -191,10 +197,21 @@ class Prediction(_PredictionHandle[R_co]):
     """A prediction started or fetched by `Client`: a live handle on the server's state."""
 
     def __init__(
-        self, driver: SyncDriver, snapshot: PredictionSnapshot, kind: Kind | None, *, created: bool
+        self,
+        driver: SyncDriver,
+        snapshot: PredictionSnapshot,
+        kind: Kind | None,
+        *,
+        created: bool,
+        wait_timeout: float | None = None,
     ) -> None:
         super().__init__(
-            driver.lifecycle, snapshot, kind, created=created, fetch=sync_fetch(driver)
+            driver.lifecycle,
+            snapshot,
+            kind,
+            created=created,
+            wait_timeout=wait_timeout,
+            fetch=sync_fetch(driver),
         )
         self._driver = driver
 
@@ -223,14 +240,15 @@ class Prediction(_PredictionHandle[R_co]):
         """Poll until the prediction ends, then return its typed result (also kept in `result`).
 
         Args:
-            timeout: seconds to wait at most; the client's ``wait_timeout`` by default.
+            timeout: seconds to wait at most; by default the ``wait_timeout`` given to
+                ``create``, else the client's.
             on_update: called with each snapshot a poll returns, to show progress.
 
         Raises:
             PredictionTimeoutError: the prediction was still running at the deadline.
             PredictionFailedError, PredictionCanceledError: it ended without a result.
         """
-        deadline = self._lifecycle.deadline(timeout)
+        deadline = self._deadline(timeout)
         self._driver.run(self._lifecycle.wait(self._tracked, deadline, on_update=on_update))
         return self.result
 
@@ -247,10 +265,21 @@ class AsyncPrediction(_PredictionHandle[R_co]):
     """A prediction started or fetched by `AsyncClient`: a live handle on the server's state."""
 
     def __init__(
-        self, driver: AsyncDriver, snapshot: PredictionSnapshot, kind: Kind | None, *, created: bool
+        self,
+        driver: AsyncDriver,
+        snapshot: PredictionSnapshot,
+        kind: Kind | None,
+        *,
+        created: bool,
+        wait_timeout: float | None = None,
     ) -> None:
         super().__init__(
-            driver.lifecycle, snapshot, kind, created=created, afetch=async_fetch(driver)
+            driver.lifecycle,
+            snapshot,
+            kind,
+            created=created,
+            wait_timeout=wait_timeout,
+            afetch=async_fetch(driver),
         )
         self._driver = driver
 
@@ -279,14 +308,15 @@ class AsyncPrediction(_PredictionHandle[R_co]):
         """Poll until the prediction ends, then return its typed result (also kept in `result`).
 
         Args:
-            timeout: seconds to wait at most; the client's ``wait_timeout`` by default.
+            timeout: seconds to wait at most; by default the ``wait_timeout`` given to
+                ``create``, else the client's.
             on_update: called with each snapshot a poll returns, to show progress.
 
         Raises:
             PredictionTimeoutError: the prediction was still running at the deadline.
             PredictionFailedError, PredictionCanceledError: it ended without a result.
         """
-        deadline = self._lifecycle.deadline(timeout)
+        deadline = self._deadline(timeout)
         await self._driver.run(self._lifecycle.wait(self._tracked, deadline, on_update=on_update))
         return self.result
 
