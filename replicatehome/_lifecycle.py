@@ -74,6 +74,8 @@ MAX_REDIRECTS: Final = 5
 _REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
 _ERROR_BODY: Final = 64 * 1024
 """How much of an error answer is read, for its message: the status says enough."""
+UPDATE_EVERY: Final = 0.1
+"""The shortest gap, in seconds, between two ``on_update`` calls while an event stream runs."""
 _IMAGE_HEAD: Final = 16
 """How many bytes of a download tell whether it is an image."""
 
@@ -160,35 +162,44 @@ def resume(flow: Flow[T], outcome: Reply | httpx.HTTPError) -> Step | Finished[T
 class Tracked:
     """The latest snapshot of one prediction, kept current while a flow follows it.
 
-    Text that arrives on an event stream is gathered as chunks and folded into the snapshot
-    only when it is read, so following a long stream costs time in proportion to its length.
+    Text and log lines that arrive on an event stream are gathered and folded into the
+    snapshot only when it is read, so following a long stream costs time in proportion to its
+    length.
     """
 
     def __init__(self, snapshot: PredictionSnapshot, since: float | None = None) -> None:
         self._snapshot = snapshot
         self._chunks: list[str] = []
+        self._logs: list[str] = []
         self.since = since
         """The clock reading when this client created the prediction; ``None`` if it did not."""
 
     @property
     def snapshot(self) -> PredictionSnapshot:
         """The prediction as last described, by a poll or by its event stream."""
+        update: dict[str, object] = {}
         if self._chunks:
             # The stream is the server describing the prediction too: status and output.
             old = self._snapshot.output if isinstance(self._snapshot.output, list) else []
-            self._snapshot = self._snapshot.model_copy(
-                update={"status": PredictionStatus.PROCESSING, "output": [*old, *self._chunks]}
-            )
-            self._chunks = []
+            update = {"status": PredictionStatus.PROCESSING, "output": [*old, *self._chunks]}
+        if self._logs:
+            update["logs"] = (self._snapshot.logs or "") + "".join(self._logs)
+        if update:
+            self._snapshot = self._snapshot.model_copy(update=update)
+            self._chunks, self._logs = [], []
         return self._snapshot
 
     @snapshot.setter
     def snapshot(self, snapshot: PredictionSnapshot) -> None:
-        self._snapshot, self._chunks = snapshot, []
+        self._snapshot, self._chunks, self._logs = snapshot, [], []
 
     def add_text(self, chunk: str) -> None:
         """Record a chunk of output that the event stream sent."""
         self._chunks.append(chunk)
+
+    def add_log(self, line: str) -> None:
+        """Record a line of the model's logs that the event stream sent."""
+        self._logs.append(f"{line}\n")
 
 
 class _TextProgress:
@@ -665,12 +676,14 @@ class Lifecycle:
         tracked: Tracked,
         deadline: Deadline,
         progress: _TextProgress | None,
+        on_update: Callable[[PredictionSnapshot], None] | None,
     ) -> Flow[None]:
         """Read the prediction's event stream (`request`) until it says the prediction is done.
 
-        Output events update `tracked` as they come. A stream that fails or times out just ends
-        early: the caller then polls, or reports the timeout. One that sends more than the
-        limits raises `ResponseTooLargeError`.
+        Output and logs events update `tracked` as they come, and `on_update` hears of them at
+        most every `UPDATE_EVERY` seconds. A stream that fails or times out just ends early:
+        the caller then polls, or reports the timeout. One that sends more than the limits
+        raises `ResponseTooLargeError`.
         """
         prediction_id = tracked.snapshot.id
         try:
@@ -681,6 +694,7 @@ class Lifecycle:
         body = BodyDecoder(response, None)  # each event is capped instead, and the text in all
         events = SSEDecoder(max_line=self.limits.event, max_event=self.limits.event)
         text = 0
+        updated = -math.inf  # the first event is news at once
         try:
             while True:
                 chunk = yield from self._chunk(response, deadline)
@@ -689,19 +703,27 @@ class Lifecycle:
                         if event.event in ("done", "error"):
                             yield _CLOSE
                             return
-                        if event.event == "output" and event.data:
-                            text += len(event.data)
-                            if text > self.limits.response:
-                                raise ResponseTooLargeError(
-                                    f"The event stream of {prediction_id} sent more text than "
-                                    f"the limit of {self.limits.response:,}; raise "
-                                    "max_response_bytes if it is expected.",
-                                    request=request,
-                                    limit=self.limits.response,
-                                )
+                        if event.event not in ("output", "logs") or not event.data:
+                            continue
+                        text += len(event.data)
+                        if text > self.limits.response:
+                            raise ResponseTooLargeError(
+                                f"The event stream of {prediction_id} sent more text than "
+                                f"the limit of {self.limits.response:,}; raise "
+                                "max_response_bytes if it is expected.",
+                                request=request,
+                                limit=self.limits.response,
+                            )
+                        if event.event == "logs":
+                            tracked.add_log(event.data)
+                        else:
                             tracked.add_text(event.data)
                             if progress is not None:
                                 yield Emit(progress.given(event.data))
+                        # Each update folds the text so far into a snapshot: not per token.
+                        if on_update is not None and self.clock() - updated >= UPDATE_EVERY:
+                            updated = self.clock()
+                            on_update(tracked.snapshot)
                 if not chunk:
                     break
         except EventTooLargeError as exc:
@@ -735,7 +757,7 @@ class Lifecycle:
         progress = _TextProgress() if stream else None
         request = self.protocol.stream_request(tracked.snapshot)
         if request is not None and not tracked.snapshot.status.is_terminal:
-            yield from self._follow_stream(request, tracked, deadline, progress)
+            yield from self._follow_stream(request, tracked, deadline, progress, on_update)
             if not deadline.expired:
                 yield from self._poll(tracked, deadline, on_update)
         if progress is not None and (chunk := progress.new_text(tracked.snapshot)):

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+import replicatehome._lifecycle
 from replicatehome import (
     AsyncClient,
     AuthenticationError,
@@ -176,6 +177,42 @@ async def test_stream_text_reads_server_sent_events(
 
     assert parts == ["Once", " upon", " a time"]
     assert "Prefer" not in create.calls[0].request.headers
+
+
+@pytest.mark.parametrize("every", [0.0, 3600.0])
+async def test_a_stream_keeps_logs_current_and_tells_on_update_as_it_goes(
+    live: AnyClient, mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch, every: float
+) -> None:
+    monkeypatch.setattr(replicatehome._lifecycle, "UPDATE_EVERY", every)
+    mock.post("/v1/predictions").respond(201, json=official())
+    mock.get(STREAM_URL).respond(
+        200,
+        content=sse(
+            ("logs", "loading weights"),
+            ("output", "Once"),
+            ("logs", "step 1"),
+            ("output", " upon"),
+            ("done", "{}"),
+        ),
+    )
+    mock.get("/v1/predictions/p1").respond(
+        200, json=official("succeeded", ["Once", " upon"], logs="loading weights\nstep 1\n")
+    )
+    p = await handle(live.predictions.create("gemma-2b", input={"prompt": "x"}))
+    seen: list[tuple[object, str | None]] = []
+
+    await call(p.wait(on_update=lambda s: seen.append((s.output, s.logs))))
+
+    everything = [
+        (None, "loading weights\n"),
+        (["Once"], "loading weights\n"),
+        (["Once"], "loading weights\nstep 1\n"),
+        (["Once", " upon"], "loading weights\nstep 1\n"),
+    ]
+    final = everything[-1]  # the read of the final state, after the stream
+    # Every event with no gap asked for; else the first at once, and no more than one an hour.
+    assert seen == (everything if every == 0 else everything[:1]) + [final]
+    assert p.logs == "loading weights\nstep 1\n"
 
 
 async def test_an_error_event_ends_in_prediction_failed(
