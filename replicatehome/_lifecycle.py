@@ -49,6 +49,7 @@ from .errors import (
     PredictionTimeoutError,
     ResponseTooLargeError,
     ResponseValidationError,
+    UnsupportedFeatureError,
 )
 from .prompts import Message, build_prompt
 from .results import text_in
@@ -74,6 +75,9 @@ MAX_REDIRECTS: Final = 5
 _REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
 _ERROR_BODY: Final = 64 * 1024
 """How much of an error answer is read, for its message: the status says enough."""
+CANCEL_GRACE: Final = 0.4
+"""How long a ``generate_*`` call that timed out spends canceling its prediction, in seconds:
+within the half second past its deadline that docs/security.md promises."""
 UPDATE_EVERY: Final = 0.1
 """The shortest gap, in seconds, between two ``on_update`` calls while an event stream runs."""
 _IMAGE_HEAD: Final = 16
@@ -814,11 +818,30 @@ class Lifecycle:
         """Create a prediction and wait for it, all within one deadline.
 
         Without `stream`, the create holds (``Prefer: wait``) where the backend can, so a short
-        prediction finishes in a single request.
+        prediction finishes in a single request. At the deadline the caller has no handle on
+        the prediction, so where the backend can cancel, it is canceled (within
+        `CANCEL_GRACE` more seconds) before `PredictionTimeoutError` is raised.
         """
         snapshot = yield from self.create(spec, input, deadline, hold=not stream)
         tracked = Tracked(snapshot, since=self.clock())
-        return (yield from self.wait(tracked, deadline, stream=stream))
+        try:
+            return (yield from self.wait(tracked, deadline, stream=stream))
+        except PredictionTimeoutError:
+            yield from self._cancel_unwanted(tracked.snapshot.id)
+            raise
+
+    def _cancel_unwanted(self, prediction_id: str) -> Flow[None]:
+        try:
+            request = self.protocol.cancel_request(prediction_id)
+        except UnsupportedFeatureError:
+            return
+        grace = Deadline.after(CANCEL_GRACE, self.clock)
+        try:
+            yield from self._exchange(request, grace)
+        except APIError as exc:
+            logger.warning("Could not cancel %s after its deadline: %s", prediction_id, exc)
+        else:
+            logger.info("Canceled %s: its caller's deadline passed", prediction_id)
 
 
 class _ImageCheck:

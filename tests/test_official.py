@@ -18,6 +18,7 @@ from replicatehome import (
     Client,
     PredictionDataRemovedError,
     PredictionFailedError,
+    PredictionTimeoutError,
     RateLimitError,
     UnprocessableEntityError,
     UnsupportedFeatureError,
@@ -213,6 +214,51 @@ async def test_a_stream_keeps_logs_current_and_tells_on_update_as_it_goes(
     # Every event with no gap asked for; else the first at once, and no more than one an hour.
     assert seen == (everything if every == 0 else everything[:1]) + [final]
     assert p.logs == "loading weights\nstep 1\n"
+
+
+async def test_a_generate_call_that_times_out_cancels_its_prediction(
+    live: AnyClient, mock: respx.MockRouter
+) -> None:
+    mock.post("/v1/predictions").respond(201, json=official("processing"))
+    mock.get(STREAM_URL).respond(503)
+    mock.get("/v1/predictions/p1").respond(200, json=official("processing"))
+    cancel = mock.post("/v1/predictions/p1/cancel").respond(200, json=official("canceled"))
+
+    with pytest.raises(PredictionTimeoutError):
+        await call(live.generate_text("x", wait_timeout=0.2))
+
+    assert cancel.call_count == 1  # the caller has no handle to cancel it with
+
+
+async def test_a_handle_that_times_out_leaves_its_prediction_running(
+    live: AnyClient, mock: respx.MockRouter
+) -> None:
+    mock.get(STREAM_URL).respond(503)
+    mock.get("/v1/predictions/p1").respond(200, json=official("processing"))
+    cancel = mock.post("/v1/predictions/p1/cancel").respond(200, json=official("canceled"))
+    p = await handle(live.predictions.get("p1"))
+
+    with pytest.raises(PredictionTimeoutError):
+        await call(p.wait(timeout=0.2))
+
+    assert cancel.call_count == 0  # the caller holds the handle: its choice
+
+
+async def test_a_cancel_that_fails_after_a_timeout_still_raises_the_timeout(
+    live: AnyClient, mock: respx.MockRouter, caplog: pytest.LogCaptureFixture
+) -> None:
+    mock.post("/v1/predictions").respond(201, json=official("processing"))
+    mock.get(STREAM_URL).respond(503)
+    mock.get("/v1/predictions/p1").respond(200, json=official("processing"))
+    mock.post("/v1/predictions/p1/cancel").respond(404)
+
+    with (
+        caplog.at_level(logging.WARNING, logger="replicatehome"),
+        pytest.raises(PredictionTimeoutError),
+    ):
+        await call(live.generate_text("x", wait_timeout=0.2))
+
+    assert "Could not cancel p1" in caplog.text
 
 
 async def test_an_error_event_ends_in_prediction_failed(

@@ -69,6 +69,24 @@ async def test_an_event_stream_that_says_nothing_ends_at_the_deadline(
     assert hostile.sent("GET", "/stream/"), "the stream was not followed"
 
 
+@pytest.mark.parametrize("api", [pytest.param("official", id="official")], indirect=True)
+async def test_a_trickled_cancel_after_a_timeout_still_ends_within_the_slack(
+    clients: Clients, hostile: HostileServer, api: Api
+) -> None:
+    # The generate call cancels its prediction at the deadline; the server trickles that too.
+    hostile.route("POST", api.create, respond(201, prediction("processing")))
+    hostile.route("GET", api.poll, respond(200, prediction("processing")))
+    hostile.route("POST", "/v1/predictions/p1/cancel", trickle(0.02))
+    client = clients(wait_timeout=DEADLINE)
+
+    started = time.monotonic()
+    with pytest.raises(PredictionTimeoutError):
+        await call(client.generate_text("hi"))
+
+    assert time.monotonic() - started <= DEADLINE + SLACK
+    assert hostile.sent("POST", "/v1/predictions/p1/cancel"), "no cancel was sent"
+
+
 async def test_a_trickled_download_ends_at_its_timeout_and_writes_nothing(
     clients: Clients, hostile: HostileServer, api: Api, mode: Mode, tmp_path: Path
 ) -> None:
