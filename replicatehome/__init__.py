@@ -58,6 +58,7 @@ if TYPE_CHECKING:
         UnknownModelError,
         UnprocessableEntityError,
         UnsupportedFeatureError,
+        WebhookVerificationError,
     )
     from .prompts import Message
     from .results import ImageResult, TextResult
@@ -98,6 +99,7 @@ _HOMES: dict[str, str] = {
     "UnknownModelError": "errors",
     "UnprocessableEntityError": "errors",
     "UnsupportedFeatureError": "errors",
+    "WebhookVerificationError": "errors",
     "Message": "prompts",
     "ImageResult": "results",
     "TextResult": "results",
@@ -143,6 +145,7 @@ __all__ = [
     "UnknownModelError",
     "UnprocessableEntityError",
     "UnsupportedFeatureError",
+    "WebhookVerificationError",
     "__version__",
 ]
 
