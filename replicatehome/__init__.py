@@ -19,8 +19,10 @@ if TYPE_CHECKING:
     from ._client import (
         AsyncClient,
         AsyncPredictions,
+        AsyncWebhooks,
         Client,
         Predictions,
+        Webhooks,
     )
     from ._history import PollStats
     from ._models import (
@@ -67,8 +69,10 @@ _HOMES: dict[str, str] = {
     "PollStats": "_history",
     "AsyncClient": "_client",
     "AsyncPredictions": "_client",
+    "AsyncWebhooks": "_client",
     "Client": "_client",
     "Predictions": "_client",
+    "Webhooks": "_client",
     "PredictionMetrics": "_models",
     "PredictionSnapshot": "_models",
     "PredictionStatus": "_models",
@@ -114,6 +118,7 @@ __all__ = [
     "AsyncClient",
     "AsyncPrediction",
     "AsyncPredictions",
+    "AsyncWebhooks",
     "AuthenticationError",
     "BadRequestError",
     "Client",
@@ -146,6 +151,7 @@ __all__ = [
     "UnprocessableEntityError",
     "UnsupportedFeatureError",
     "WebhookVerificationError",
+    "Webhooks",
     "__version__",
 ]
 

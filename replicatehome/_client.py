@@ -29,7 +29,7 @@ from .results import ImageResult, TextResult, image_urls, text_of
 if TYPE_CHECKING:
     from ._async_driver import AsyncDriver
 
-__all__ = ["AsyncClient", "AsyncPredictions", "Client", "Predictions"]
+__all__ = ["AsyncClient", "AsyncPredictions", "AsyncWebhooks", "Client", "Predictions", "Webhooks"]
 
 setup_from_env()
 
@@ -124,6 +124,44 @@ class AsyncPredictions:
             lifecycle.get(check_prediction_id(id), lifecycle.deadline())
         )
         return AsyncPrediction(self._driver, snapshot, None, created=False)
+
+
+class Webhooks:
+    """``client.webhooks``: the account's webhook signing secret (official API only)."""
+
+    def __init__(self, driver: SyncDriver) -> None:
+        self._driver = driver
+
+    def default_secret(self) -> str:
+        """The signing secret of the account's default webhook, ``whsec_...``.
+
+        Pass it to `replicatehome.webhooks.verify` to check deliveries. It is a secret: keep it
+        out of logs and source code.
+
+        Raises:
+            UnsupportedFeatureError: on the homepage backend, before any request.
+        """
+        lifecycle = self._driver.lifecycle
+        return self._driver.run(lifecycle.webhook_secret(lifecycle.deadline()))
+
+
+class AsyncWebhooks:
+    """``client.webhooks``: the account's webhook signing secret (official API only)."""
+
+    def __init__(self, driver: AsyncDriver) -> None:
+        self._driver = driver
+
+    async def default_secret(self) -> str:
+        """The signing secret of the account's default webhook, ``whsec_...``.
+
+        Pass it to `replicatehome.webhooks.verify` to check deliveries. It is a secret: keep it
+        out of logs and source code.
+
+        Raises:
+            UnsupportedFeatureError: on the homepage backend, before any request.
+        """
+        lifecycle = self._driver.lifecycle
+        return await self._driver.run(lifecycle.webhook_secret(lifecycle.deadline()))
 
 
 _OPTIONS_DOC = """
@@ -252,6 +290,8 @@ class Client(_ClientBase[SyncDriver]):
         )
         self.predictions = Predictions(self._driver)
         """Start and look up predictions."""
+        self.webhooks = Webhooks(self._driver)
+        """The webhook signing secret; check deliveries with `replicatehome.webhooks.verify`."""
 
     def generate_text(
         self,
@@ -382,6 +422,8 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
         )
         self.predictions = AsyncPredictions(self._driver)
         """Start and look up predictions."""
+        self.webhooks = AsyncWebhooks(self._driver)
+        """The webhook signing secret; check deliveries with `replicatehome.webhooks.verify`."""
 
     async def generate_text(
         self,

@@ -7,11 +7,17 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, JsonValue, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, field_validator
 
 from ._untrusted import PREDICTION_ID_PATTERN
 
-__all__ = ["PredictionMetrics", "PredictionSnapshot", "PredictionStatus", "PredictionUrls"]
+__all__ = [
+    "PredictionMetrics",
+    "PredictionSnapshot",
+    "PredictionStatus",
+    "PredictionUrls",
+    "WebhookSecret",
+]
 
 
 class PredictionStatus(StrEnum):
@@ -98,3 +104,9 @@ class PredictionSnapshot(_Lenient):
         if value is None or isinstance(value, str):
             return value
         return json.dumps(value)
+
+
+class WebhookSecret(_Lenient):
+    """The answer to ``GET /v1/webhooks/default/secret``. The key stays out of the repr."""
+
+    key: str = Field(repr=False)

@@ -1,4 +1,4 @@
-"""Webhooks: `replicatehome.webhooks.verify`.
+"""Webhooks: `replicatehome.webhooks.verify`, and ``client.webhooks.default_secret()``.
 
 Deliveries are signed here with `hmac` directly, as the Standard Webhooks scheme says, and the
 signer is checked against the scheme's published test vector, so `verify` is held to the scheme
@@ -11,25 +11,35 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import Callable, Mapping
 
 import httpx
 import pytest
+import respx
 from starlette.datastructures import Headers as StarletteHeaders
 
 from replicatehome import (
+    AuthenticationError,
     PredictionSnapshot,
     PredictionStatus,
     ReplicateHomeError,
+    ResponseTooLargeError,
+    ResponseValidationError,
+    UnsupportedFeatureError,
     WebhookVerificationError,
     webhooks,
 )
 from replicatehome.webhooks import verify
 
+from .helpers import Mode, call, close, make_client
+
 NOW = 1_700_000_000
 KEY = bytes(range(24))
 SECRET = "whsec_" + base64.b64encode(KEY).decode()
 OTHER_KEY = b"another key, for rotation"
+TOKEN = "r8_webhook_test_token"
+SECRET_URL = "/v1/webhooks/default/secret"
 BODY = json.dumps(
     {
         "id": "ufawqhfynnddngldkgtslldrkq",
@@ -345,3 +355,114 @@ def test_mistakes_in_the_arguments_are_type_and_value_errors() -> None:
     for tolerance in (-1.0, float("nan")):
         with pytest.raises(ValueError, match="tolerance must be 0 or more"):
             verify(BODY, delivery(), SECRET, tolerance=tolerance)
+
+
+# --- client.webhooks.default_secret() -----------------------------------------------------
+
+
+async def test_default_secret_reads_the_key_with_the_token(
+    mode: Mode, mock: respx.MockRouter, caplog: pytest.LogCaptureFixture
+) -> None:
+    route = mock.get(SECRET_URL).respond(200, json={"key": SECRET})
+    client = make_client(mode, api_token=TOKEN)
+
+    with caplog.at_level(logging.DEBUG, logger="replicatehome"):
+        secret = await call(client.webhooks.default_secret())
+    await close(client)
+
+    assert secret == SECRET
+    assert isinstance(secret, str)
+    request = route.calls.last.request
+    assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert SECRET_URL in caplog.text
+    for text in (caplog.text, repr(client), repr(client.webhooks)):
+        assert SECRET[6:] not in text
+        assert TOKEN not in text
+    assert verify(BODY, delivery(), secret).id  # the key verifies deliveries as it is
+
+
+async def test_default_secret_is_retried_like_any_read(
+    mode: Mode, mock: respx.MockRouter, sleeps: list[float]
+) -> None:
+    route = mock.get(SECRET_URL)
+    route.side_effect = [httpx.Response(503), httpx.Response(200, json={"key": SECRET})]
+    client = make_client(mode, api_token=TOKEN)
+
+    assert await call(client.webhooks.default_secret()) == SECRET
+    await close(client)
+
+    assert route.call_count == 2
+    assert len(sleeps) == 1
+
+
+async def test_default_secret_raises_the_typed_error_of_a_refusal(
+    mode: Mode, mock: respx.MockRouter
+) -> None:
+    mock.get(SECRET_URL).respond(401, json={"detail": "Invalid token."})
+    client = make_client(mode, api_token=TOKEN)
+
+    with pytest.raises(AuthenticationError, match=r"401.*Invalid token"):
+        await call(client.webhooks.default_secret())
+    await close(client)
+
+
+async def test_default_secret_on_the_homepage_backend_sends_nothing(
+    mode: Mode, mock: respx.MockRouter
+) -> None:
+    client = make_client(mode)
+
+    with pytest.raises(UnsupportedFeatureError, match="homepage backend has no webhooks"):
+        await call(client.webhooks.default_secret())
+    await close(client)
+
+    assert not mock.calls
+
+
+HOSTILE_SECRETS: dict[str, tuple[httpx.Response, str]] = {
+    "html": (httpx.Response(200, text=f"<p>{SECRET}</p>"), "not a JSON object with a 'key'"),
+    "a-string": (httpx.Response(200, json=SECRET), "not a JSON object"),
+    "no-key": (httpx.Response(200, json={"secret": SECRET}), "with a 'key' string"),
+    "key-not-text": (httpx.Response(200, json={"key": [SECRET]}), "with a 'key' string"),
+    "not-whsec": (httpx.Response(200, json={"key": SECRET + "!"}), "is not a whsec_ secret"),
+    "long-key": (
+        httpx.Response(200, json={"key": "whsec_" + "A" * 2000}),
+        "2,006 characters long, more than 1,024",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"), list(HOSTILE_SECRETS.values()), ids=list(HOSTILE_SECRETS)
+)
+async def test_a_hostile_secret_answer_is_refused_without_quoting_it(
+    mode: Mode, mock: respx.MockRouter, answer: httpx.Response, reason: str
+) -> None:
+    mock.get(SECRET_URL).mock(return_value=answer)
+    client = make_client(mode, api_token=TOKEN)
+
+    with pytest.raises(ResponseValidationError, match=reason) as caught:
+        await call(client.webhooks.default_secret())
+    await close(client)
+
+    error = caught.value
+    assert SECRET_URL in str(error)
+    assert SECRET[6:] not in str(error)
+    assert SECRET[6:] not in repr(error)
+    assert error.body == "[redacted]"
+    assert error.response is None
+    assert error.__cause__ is None
+    assert error.__context__ is None
+
+
+async def test_a_huge_secret_answer_stops_at_the_response_limit(
+    mode: Mode, mock: respx.MockRouter
+) -> None:
+    mock.get(SECRET_URL).respond(200, json={"key": SECRET, "pad": "x" * 100_000})
+    client = make_client(mode, api_token=TOKEN, max_response_bytes=4096)
+
+    with pytest.raises(ResponseTooLargeError) as caught:
+        await call(client.webhooks.default_secret())
+    await close(client)
+
+    assert caught.value.limit == 4096
+    assert SECRET[6:] not in str(caught.value)

@@ -62,6 +62,9 @@ class OfficialProtocol(BaseProtocol):
         url = f"{self._base_url}/v1/predictions/{quote(prediction_id, safe='')}/cancel"
         return self._to_server("POST", url)
 
+    def webhook_secret_request(self) -> httpx.Request:
+        return self._to_server("GET", f"{self._base_url}/v1/webhooks/default/secret")
+
     def stream_request(self, prediction: PredictionSnapshot) -> httpx.Request | None:
         text = prediction.urls.stream if prediction.urls is not None else None
         if not text:
