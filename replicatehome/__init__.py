@@ -19,8 +19,10 @@ if TYPE_CHECKING:
     from ._client import (
         AsyncClient,
         AsyncPredictions,
+        AsyncWebhooks,
         Client,
         Predictions,
+        Webhooks,
     )
     from ._history import PollStats
     from ._models import (
@@ -58,6 +60,7 @@ if TYPE_CHECKING:
         UnknownModelError,
         UnprocessableEntityError,
         UnsupportedFeatureError,
+        WebhookVerificationError,
     )
     from .prompts import Message
     from .results import FileOutput, ImageResult, OutputResult, TextResult
@@ -66,8 +69,10 @@ _HOMES: dict[str, str] = {
     "PollStats": "_history",
     "AsyncClient": "_client",
     "AsyncPredictions": "_client",
+    "AsyncWebhooks": "_client",
     "Client": "_client",
     "Predictions": "_client",
+    "Webhooks": "_client",
     "PredictionMetrics": "_models",
     "PredictionSnapshot": "_models",
     "PredictionStatus": "_models",
@@ -98,6 +103,7 @@ _HOMES: dict[str, str] = {
     "UnknownModelError": "errors",
     "UnprocessableEntityError": "errors",
     "UnsupportedFeatureError": "errors",
+    "WebhookVerificationError": "errors",
     "Message": "prompts",
     "FileOutput": "results",
     "ImageResult": "results",
@@ -114,6 +120,7 @@ __all__ = [
     "AsyncClient",
     "AsyncPrediction",
     "AsyncPredictions",
+    "AsyncWebhooks",
     "AuthenticationError",
     "BadRequestError",
     "Client",
@@ -147,6 +154,8 @@ __all__ = [
     "UnknownModelError",
     "UnprocessableEntityError",
     "UnsupportedFeatureError",
+    "WebhookVerificationError",
+    "Webhooks",
     "__version__",
 ]
 

@@ -31,7 +31,7 @@ from .results import ImageResult, TextResult, image_urls, text_of
 if TYPE_CHECKING:
     from ._async_driver import AsyncDriver
 
-__all__ = ["AsyncClient", "AsyncPredictions", "Client", "Predictions"]
+__all__ = ["AsyncClient", "AsyncPredictions", "AsyncWebhooks", "Client", "Predictions", "Webhooks"]
 
 setup_from_env()
 
@@ -212,6 +212,44 @@ class AsyncPredictions:
                 yield AsyncPrediction(self._driver, snapshot, None, created=False)
 
 
+class Webhooks:
+    """``client.webhooks``: the account's webhook signing secret (official API only)."""
+
+    def __init__(self, driver: SyncDriver) -> None:
+        self._driver = driver
+
+    def default_secret(self) -> str:
+        """The signing secret of the account's default webhook, ``whsec_...``.
+
+        Pass it to `replicatehome.webhooks.verify` to check deliveries. It is a secret: keep it
+        out of logs and source code.
+
+        Raises:
+            UnsupportedFeatureError: on the homepage backend, before any request.
+        """
+        lifecycle = self._driver.lifecycle
+        return self._driver.run(lifecycle.webhook_secret(lifecycle.deadline()))
+
+
+class AsyncWebhooks:
+    """``client.webhooks``: the account's webhook signing secret (official API only)."""
+
+    def __init__(self, driver: AsyncDriver) -> None:
+        self._driver = driver
+
+    async def default_secret(self) -> str:
+        """The signing secret of the account's default webhook, ``whsec_...``.
+
+        Pass it to `replicatehome.webhooks.verify` to check deliveries. It is a secret: keep it
+        out of logs and source code.
+
+        Raises:
+            UnsupportedFeatureError: on the homepage backend, before any request.
+        """
+        lifecycle = self._driver.lifecycle
+        return await self._driver.run(lifecycle.webhook_secret(lifecycle.deadline()))
+
+
 _OPTIONS_DOC = """
     All options are keyword-only:
 
@@ -384,6 +422,11 @@ class Client(_ClientBase[SyncDriver]):
     def predictions(self) -> Predictions:
         """Start, look up and list predictions."""
         return Predictions(self._driver)
+
+    @property
+    def webhooks(self) -> Webhooks:
+        """The webhook signing secret; check deliveries with `replicatehome.webhooks.verify`."""
+        return Webhooks(self._driver)
 
     def generate_text(
         self,
@@ -562,6 +605,11 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
     def predictions(self) -> AsyncPredictions:
         """Start, look up and list predictions."""
         return AsyncPredictions(self._driver)
+
+    @property
+    def webhooks(self) -> AsyncWebhooks:
+        """The webhook signing secret; check deliveries with `replicatehome.webhooks.verify`."""
+        return AsyncWebhooks(self._driver)
 
     async def generate_text(
         self,

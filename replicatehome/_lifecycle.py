@@ -615,6 +615,12 @@ class Lifecycle:
         response = yield from self.request(request, deadline, idempotent=True)
         return self.protocol.read_prediction(response)
 
+    def webhook_secret(self, deadline: Deadline) -> Flow[str]:
+        """Read the signing secret of the account's default webhook (``whsec_...``)."""
+        request = self.protocol.webhook_secret_request()
+        response = yield from self.request(request, deadline, idempotent=True)
+        return self.protocol.read_webhook_secret(response)
+
     def download(
         self,
         url: str,

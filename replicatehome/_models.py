@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, JsonValue, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, field_validator
 
 from ._untrusted import PREDICTION_ID_PATTERN
 
@@ -17,6 +17,7 @@ __all__ = [
     "PredictionSnapshot",
     "PredictionStatus",
     "PredictionUrls",
+    "WebhookSecret",
 ]
 
 
@@ -112,3 +113,9 @@ class PredictionPage(_Lenient):
     results: list[PredictionSnapshot]
     next: str | None = None
     previous: str | None = None
+
+
+class WebhookSecret(_Lenient):
+    """The answer to ``GET /v1/webhooks/default/secret``. The key stays out of the repr."""
+
+    key: str = Field(repr=False)

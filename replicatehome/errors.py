@@ -40,6 +40,7 @@ __all__ = [
     "UnknownModelError",
     "UnprocessableEntityError",
     "UnsupportedFeatureError",
+    "WebhookVerificationError",
 ]
 
 
@@ -61,6 +62,15 @@ class UnknownModelError(ReplicateHomeError, ValueError):
 
 class UnsupportedFeatureError(ReplicateHomeError):
     """The backend in use cannot do this (cancel on the homepage backend). No request was made."""
+
+
+class WebhookVerificationError(ReplicateHomeError, ValueError):
+    """A webhook delivery failed `replicatehome.webhooks.verify`: do not act on it.
+
+    The message says why: a signature that does not match, a timestamp outside the tolerance,
+    missing or malformed headers, a malformed secret, or a body that is not a prediction. It
+    never holds the secret or the signature it expected.
+    """
 
 
 class APIError(ReplicateHomeError):

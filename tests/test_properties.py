@@ -13,13 +13,17 @@ than end-to-end flows (see `examples`).
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import gzip
+import hashlib
+import hmac
 import itertools
 import json
 import math
 import os
 import re
+import time
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -27,6 +31,7 @@ from functools import partial
 from typing import TypeVar
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import JsonValue, ValidationError
@@ -67,9 +72,11 @@ from replicatehome.errors import (
     ReplicateHomeError,
     ResponseTooLargeError,
     ResponseValidationError,
+    WebhookVerificationError,
     status_error_class,
 )
 from replicatehome.results import build_result
+from replicatehome.webhooks import verify
 
 from .helpers import PNG, FakeClock
 
@@ -411,6 +418,78 @@ def test_near_valid_predictions_decode_safely_or_are_refused(
     if snapshot is not None:
         assert_safe_prediction(protocol, snapshot)
     read_both(protocol, response)
+
+
+# --- webhook deliveries ----------------------------------------------------------------------
+
+WEBHOOK_KEY = b"property test webhook key"
+WEBHOOK_SECRET = "whsec_" + base64.b64encode(WEBHOOK_KEY).decode()
+header_names = st.sampled_from(["webhook-id", "Webhook-Timestamp", "WEBHOOK-SIGNATURE", "x"])
+header_values = (
+    st.text(max_size=60)
+    | st.sampled_from(["v1,", "v1,=", "v1,AAAA", "v1a,x v1,y", "1700000000", "-1", "1e9"])
+    | st.integers().map(str)
+    | wrong_types
+)
+signature_entries = st.builds(
+    "{},{}".format,
+    st.sampled_from(["v1", "v1a", "v2", "", "V1", "v1 "]),
+    st.text(max_size=50) | st.text(f"{ALNUM}+/=", max_size=50),
+) | st.text(max_size=10)
+# Deliveries of this moment, so that the check reaches the signatures, which are all wrong.
+current_headers = st.builds(
+    lambda message_id, entries, extra: {
+        **extra,
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(time.time())),
+        "webhook-signature": " ".join(entries),
+    },
+    st.text(max_size=20),
+    st.lists(signature_entries, max_size=4),
+    st.dictionaries(header_names, header_values, max_size=2),
+)
+secrets = st.text(max_size=60) | st.text(f"{ALNUM}+/=", max_size=60).map("whsec_{}".format)
+
+
+def signed_headers(body: bytes) -> dict[str, str]:
+    """The headers of a delivery of `body`, signed now with `WEBHOOK_KEY`."""
+    timestamp = str(int(time.time()))
+    digest = hmac.new(WEBHOOK_KEY, f"m.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    signature = "v1," + base64.b64encode(digest).decode()
+    return {"webhook-id": "m", "webhook-timestamp": timestamp, "webhook-signature": signature}
+
+
+@examples(0.3)
+@given(body=bodies | prediction_bodies.map(dumps))
+def test_a_signed_delivery_gives_what_a_poll_of_its_body_gives(body: bytes) -> None:
+    """Whatever a signed body holds, `verify` accepts and refuses it as a poll's answer is."""
+    polled = sdk_value(
+        lambda: OFFICIAL.read_prediction(httpx.Response(200, content=body, request=REQUEST))
+    )
+    if polled is not None:
+        assert verify(body, signed_headers(body), WEBHOOK_SECRET) == polled
+        return
+    with pytest.raises(WebhookVerificationError, match="signed but is not a prediction") as caught:
+        verify(body, signed_headers(body), WEBHOOK_SECRET)
+    assert len(str(caught.value)) < MAX_MESSAGE
+
+
+@examples(0.75)
+@given(
+    headers=st.dictionaries(header_names, header_values, max_size=4) | current_headers,
+    body=st.binary(max_size=40),
+    secret=secrets,
+)
+def test_any_headers_and_secret_are_refused_with_a_verification_error(
+    headers: dict[str, str], body: bytes, secret: str
+) -> None:
+    """Unsigned deliveries: random headers, any secret; the message never quotes the secret."""
+    with pytest.raises(WebhookVerificationError) as caught:
+        verify(body, headers, secret)
+    message = str(caught.value)
+    assert len(message) < MAX_MESSAGE
+    key = secret.strip().removeprefix("whsec_")
+    assert len(key) < 6 or key not in message
 
 
 # --- error answers ----------------------------------------------------------------------------

@@ -72,6 +72,14 @@ class WireProtocol(Protocol):
         """The request that opens the prediction's event stream, or ``None`` if it has none."""
         ...
 
+    def webhook_secret_request(self) -> httpx.Request:
+        """The request that reads the signing secret of the account's default webhook.
+
+        Raises:
+            UnsupportedFeatureError: the backend has no webhooks.
+        """
+        ...
+
     def download_request(self, url: str) -> httpx.Request:
         """The request that fetches an output file, without credentials.
 
@@ -90,4 +98,8 @@ class WireProtocol(Protocol):
 
     def read_prediction(self, response: httpx.Response) -> PredictionSnapshot:
         """Decode the answer to `get_request` or `cancel_request`."""
+        ...
+
+    def read_webhook_secret(self, response: httpx.Response) -> str:
+        """Decode the answer to `webhook_secret_request`: a ``whsec_...`` key."""
         ...

@@ -8,14 +8,20 @@ from json import dumps
 import httpx
 from pydantic import JsonValue
 
-from .._models import PredictionSnapshot
+from .._models import PredictionSnapshot, WebhookSecret
 from .._responses import decode_model
+from .._shorten import shorten
+from .._signing import signing_key
 from .._untrusted import Trust, parse_url
 from ..catalog import ModelSpec
+from ..errors import ResponseValidationError, WebhookVerificationError
 
 __all__ = ["BaseProtocol"]
 
 _NO_BODY = httpx.ByteStream(b"")
+_MAX_SECRET = 1024
+"""The longest webhook secret accepted, in characters. Standard Webhooks keys are 24 to 64
+bytes: under 100 characters as ``whsec_`` and base64."""
 
 
 class BaseProtocol:
@@ -92,3 +98,29 @@ class BaseProtocol:
     def read_prediction(self, response: httpx.Response) -> PredictionSnapshot:
         """Decode an answer holding a prediction."""
         return decode_model(response, PredictionSnapshot, {})
+
+    def read_webhook_secret(self, response: httpx.Response) -> str:
+        """Decode an answer holding a webhook secret: a ``whsec_...`` key that `verify` takes.
+
+        The answer may hold the secret, even a malformed one: errors say what is wrong, and
+        carry neither the answer nor its body.
+        """
+        try:
+            key = decode_model(response, WebhookSecret, {}).key
+        except ResponseValidationError:
+            problem = "is not a JSON object with a 'key' string"
+        else:
+            if len(key) > _MAX_SECRET:
+                problem = f"is {len(key):,} characters long, more than {_MAX_SECRET:,}"
+            else:
+                try:
+                    signing_key(key)
+                except WebhookVerificationError:
+                    problem = "is not a whsec_ secret"
+                else:
+                    return key
+        raise ResponseValidationError(
+            f"The webhook secret answered by {shorten(response.request.url)} {problem}.",
+            response=None,
+            body="[redacted]",
+        )

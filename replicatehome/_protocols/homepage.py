@@ -63,3 +63,9 @@ class HomepageProtocol(BaseProtocol):
 
     def stream_request(self, prediction: PredictionSnapshot) -> httpx.Request | None:
         return None  # text is streamed by polling
+
+    def webhook_secret_request(self) -> httpx.Request:
+        raise UnsupportedFeatureError(
+            "The homepage backend has no webhooks, so no webhook secret. Webhooks need the "
+            "official API: Client(api_token=...) or REPLICATE_API_TOKEN."
+        )

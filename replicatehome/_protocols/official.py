@@ -69,6 +69,9 @@ class OfficialProtocol(BaseProtocol):
             raise ValueError(f"the next page is on another origin: {cursor[:120]!r}")
         return self._to_server("GET", str(url))
 
+    def webhook_secret_request(self) -> httpx.Request:
+        return self._to_server("GET", f"{self._base_url}/v1/webhooks/default/secret")
+
     def stream_request(self, prediction: PredictionSnapshot) -> httpx.Request | None:
         text = prediction.urls.stream if prediction.urls is not None else None
         if not text:

@@ -124,3 +124,20 @@ async def test_a_create_redirected_elsewhere_keeps_its_body_but_not_the_token(
     ((moved,),) = [elsewhere.sent("POST", "/x")]
     assert b'"prompt"' in moved.body
     assert not carried_token(elsewhere)
+
+
+async def test_the_webhook_secret_redirected_elsewhere_is_read_without_the_token(
+    clients: Clients, hostile: HostileServer, elsewhere: HostileServer
+) -> None:
+    secret = "whsec_c2VjcmV0IGtleSBmb3IgdGVzdHM="
+    away = [("Location", f"{elsewhere.url}/secret")]
+    hostile.route("GET", "/v1/webhooks/default/secret", respond(302, {}, away))
+    elsewhere.route("GET", "/secret", respond(200, {"key": secret}))
+    client = clients()
+
+    assert await call(client.webhooks.default_secret()) == secret
+
+    (asked,) = hostile.sent("GET", "/v1/webhooks/default/secret")
+    assert asked.headers["authorization"] == f"Bearer {TOKEN}"
+    assert elsewhere.sent("GET", "/secret")
+    assert not carried_token(elsewhere)
