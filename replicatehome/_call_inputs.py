@@ -9,9 +9,11 @@ option goes. ``input={...}`` sends any name, those included.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
-__all__ = ["CLIENT_OPTIONS", "check_wait_timeout", "model_input"]
+from ._protocols import CreateOptions, WebhookEvent
+
+__all__ = ["CLIENT_OPTIONS", "check_wait_timeout", "create_options", "model_input"]
 
 CLIENT_OPTIONS = frozenset(
     {
@@ -65,3 +67,22 @@ def check_wait_timeout(wait_timeout: float | None) -> float | None:
     if wait_timeout is not None and not (wait_timeout > 0 and math.isfinite(wait_timeout)):
         raise ValueError(f"wait_timeout must be a positive number of seconds, not {wait_timeout}")
     return wait_timeout
+
+
+def create_options(
+    webhook: str | None,
+    webhook_events_filter: Iterable[WebhookEvent] | None,
+    cancel_after: float | None,
+) -> CreateOptions:
+    """A create's options beyond its model and input, checked before any request.
+
+    Raises:
+        TypeError: `webhook_events_filter` is one string, not a list of them.
+        ValueError: an option is not one the API accepts.
+    """
+    if isinstance(webhook_events_filter, str):
+        raise TypeError(
+            f"webhook_events_filter takes a list of events, such as [{webhook_events_filter!r}]"
+        )
+    events = None if webhook_events_filter is None else frozenset(webhook_events_filter)
+    return CreateOptions(webhook, events, cancel_after)

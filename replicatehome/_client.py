@@ -13,18 +13,18 @@ from typing import TYPE_CHECKING, Generic, Self, TypeVar, overload
 
 import httpx
 
-from ._call_inputs import check_wait_timeout, model_input
+from ._call_inputs import check_wait_timeout, create_options, model_input
 from ._config import DEFAULT_LIMITS, DEFAULT_WAIT_TIMEOUT, ClientOptions, configure
 from ._history import PollStats
-from ._lifecycle import Flow, Listing
+from ._lifecycle import Flow, Lifecycle, Listing
 from ._logs import setup_from_env
 from ._models import PredictionSnapshot
 from ._prediction import AsyncPrediction, Prediction, PredictionResult, async_fetch, sync_fetch
-from ._protocols import Backend
+from ._protocols import Backend, Deployment, Target, WebhookEvent
 from ._sync_driver import SyncDriver
 from ._transport import async_http_client, sync_http_client
 from ._untrusted import check_prediction_id
-from .catalog import ImageModelName, Kind, TextModelName
+from .catalog import ImageModelName, Kind, ModelSpec, TextModelName
 from .prompts import Message
 from .results import ImageResult, TextResult, image_urls, text_of
 
@@ -34,6 +34,19 @@ if TYPE_CHECKING:
 __all__ = ["AsyncClient", "AsyncPredictions", "AsyncWebhooks", "Client", "Predictions", "Webhooks"]
 
 setup_from_env()
+
+
+def _target(
+    lifecycle: Lifecycle, model: str | None, version: str | None, deployment: str | None
+) -> Target:
+    if (model is None) == (deployment is None):
+        raise TypeError("predictions.create() takes a model or a deployment, and not both")
+    if deployment is not None:
+        if version is not None:
+            raise TypeError("a deployment runs the version it is set to: pass no version")
+        return Deployment(deployment)
+    assert model is not None
+    return lifecycle.resolve(model, version)
 
 
 class Predictions:
@@ -50,6 +63,9 @@ class Predictions:
         input: Mapping[str, object],
         version: str | None = None,
         wait_timeout: float | None = None,
+        webhook: str | None = None,
+        webhook_events_filter: Iterable[WebhookEvent] | None = None,
+        cancel_after: float | None = None,
     ) -> Prediction[TextResult]: ...
     @overload
     def create(
@@ -59,6 +75,9 @@ class Predictions:
         input: Mapping[str, object],
         version: str | None = None,
         wait_timeout: float | None = None,
+        webhook: str | None = None,
+        webhook_events_filter: Iterable[WebhookEvent] | None = None,
+        cancel_after: float | None = None,
     ) -> Prediction[ImageResult]: ...
     @overload
     def create(
@@ -68,14 +87,33 @@ class Predictions:
         input: Mapping[str, object],
         version: str | None = None,
         wait_timeout: float | None = None,
+        webhook: str | None = None,
+        webhook_events_filter: Iterable[WebhookEvent] | None = None,
+        cancel_after: float | None = None,
+    ) -> Prediction[PredictionResult]: ...
+    @overload
+    def create(
+        self,
+        model: None = None,
+        *,
+        deployment: str,
+        input: Mapping[str, object],
+        wait_timeout: float | None = None,
+        webhook: str | None = None,
+        webhook_events_filter: Iterable[WebhookEvent] | None = None,
+        cancel_after: float | None = None,
     ) -> Prediction[PredictionResult]: ...
     def create(
         self,
-        model: str,
+        model: str | None = None,
         *,
         input: Mapping[str, object],
         version: str | None = None,
+        deployment: str | None = None,
         wait_timeout: float | None = None,
+        webhook: str | None = None,
+        webhook_events_filter: Iterable[WebhookEvent] | None = None,
+        cancel_after: float | None = None,
     ) -> Prediction[PredictionResult]:
         """Start a prediction and return at once, without waiting for it.
 
@@ -84,16 +122,29 @@ class Predictions:
                 official API, with or without one).
             input: the model's input, such as ``{"prompt": "..."}``.
             version: a version hash, to pin one other than the catalog's.
+            deployment: an ``owner/name`` deployment to run instead of a model (official API).
             wait_timeout: how long the prediction's ``wait()`` and ``stream()`` wait by
                 default; the client's ``wait_timeout`` if not given.
+            webhook: an http(s) URL that Replicate calls as the prediction runs (official API).
+            webhook_events_filter: which events call it: ``start``, ``output``, ``logs``,
+                ``completed``; all by default.
+            cancel_after: seconds (5 or more) after which the server cancels the prediction,
+                sent as ``Cancel-After`` (official API).
+
+        Raises:
+            TypeError: neither or both of `model` and `deployment` are given.
+            ValueError: an option is not one the API accepts.
+            UnsupportedFeatureError: the homepage backend cannot run a deployment or take a
+                webhook or ``cancel_after``; no request is made.
         """
         lifecycle = self._driver.lifecycle
-        spec = lifecycle.resolve(model, version)
+        target = _target(lifecycle, model, version, deployment)
+        options = create_options(webhook, webhook_events_filter, cancel_after)
         check_wait_timeout(wait_timeout)
-        snapshot = self._driver.run(lifecycle.create(spec, input, lifecycle.deadline()))
-        return Prediction(
-            self._driver, snapshot, spec.kind, created=True, wait_timeout=wait_timeout
-        )
+        flow = lifecycle.create(target, input, lifecycle.deadline(), options=options)
+        snapshot = self._driver.run(flow)
+        kind = target.kind if isinstance(target, ModelSpec) else None
+        return Prediction(self._driver, snapshot, kind, created=True, wait_timeout=wait_timeout)
 
     def get(self, id: str) -> Prediction[PredictionResult]:
         """Look up a prediction by id.
@@ -136,6 +187,9 @@ class AsyncPredictions:
         input: Mapping[str, object],
         version: str | None = None,
         wait_timeout: float | None = None,
+        webhook: str | None = None,
+        webhook_events_filter: Iterable[WebhookEvent] | None = None,
+        cancel_after: float | None = None,
     ) -> AsyncPrediction[TextResult]: ...
     @overload
     async def create(
@@ -145,6 +199,9 @@ class AsyncPredictions:
         input: Mapping[str, object],
         version: str | None = None,
         wait_timeout: float | None = None,
+        webhook: str | None = None,
+        webhook_events_filter: Iterable[WebhookEvent] | None = None,
+        cancel_after: float | None = None,
     ) -> AsyncPrediction[ImageResult]: ...
     @overload
     async def create(
@@ -154,14 +211,33 @@ class AsyncPredictions:
         input: Mapping[str, object],
         version: str | None = None,
         wait_timeout: float | None = None,
+        webhook: str | None = None,
+        webhook_events_filter: Iterable[WebhookEvent] | None = None,
+        cancel_after: float | None = None,
+    ) -> AsyncPrediction[PredictionResult]: ...
+    @overload
+    async def create(
+        self,
+        model: None = None,
+        *,
+        deployment: str,
+        input: Mapping[str, object],
+        wait_timeout: float | None = None,
+        webhook: str | None = None,
+        webhook_events_filter: Iterable[WebhookEvent] | None = None,
+        cancel_after: float | None = None,
     ) -> AsyncPrediction[PredictionResult]: ...
     async def create(
         self,
-        model: str,
+        model: str | None = None,
         *,
         input: Mapping[str, object],
         version: str | None = None,
+        deployment: str | None = None,
         wait_timeout: float | None = None,
+        webhook: str | None = None,
+        webhook_events_filter: Iterable[WebhookEvent] | None = None,
+        cancel_after: float | None = None,
     ) -> AsyncPrediction[PredictionResult]:
         """Start a prediction and return at once, without waiting for it.
 
@@ -170,15 +246,30 @@ class AsyncPredictions:
                 official API, with or without one).
             input: the model's input, such as ``{"prompt": "..."}``.
             version: a version hash, to pin one other than the catalog's.
+            deployment: an ``owner/name`` deployment to run instead of a model (official API).
             wait_timeout: how long the prediction's ``wait()`` and ``stream()`` wait by
                 default; the client's ``wait_timeout`` if not given.
+            webhook: an http(s) URL that Replicate calls as the prediction runs (official API).
+            webhook_events_filter: which events call it: ``start``, ``output``, ``logs``,
+                ``completed``; all by default.
+            cancel_after: seconds (5 or more) after which the server cancels the prediction,
+                sent as ``Cancel-After`` (official API).
+
+        Raises:
+            TypeError: neither or both of `model` and `deployment` are given.
+            ValueError: an option is not one the API accepts.
+            UnsupportedFeatureError: the homepage backend cannot run a deployment or take a
+                webhook or ``cancel_after``; no request is made.
         """
         lifecycle = self._driver.lifecycle
-        spec = lifecycle.resolve(model, version)
+        target = _target(lifecycle, model, version, deployment)
+        options = create_options(webhook, webhook_events_filter, cancel_after)
         check_wait_timeout(wait_timeout)
-        snapshot = await self._driver.run(lifecycle.create(spec, input, lifecycle.deadline()))
+        flow = lifecycle.create(target, input, lifecycle.deadline(), options=options)
+        snapshot = await self._driver.run(flow)
+        kind = target.kind if isinstance(target, ModelSpec) else None
         return AsyncPrediction(
-            self._driver, snapshot, spec.kind, created=True, wait_timeout=wait_timeout
+            self._driver, snapshot, kind, created=True, wait_timeout=wait_timeout
         )
 
     async def get(self, id: str) -> AsyncPrediction[PredictionResult]:

@@ -32,7 +32,7 @@ from ._body import BodyDecoder
 from ._history import PollStats
 from ._logs import logger, redact
 from ._models import PredictionPage, PredictionSnapshot, PredictionStatus
-from ._protocols import WireProtocol
+from ._protocols import CreateOptions, Target, WireProtocol
 from ._protocols.sse import EventTooLargeError, SSEDecoder
 from ._responses import decode_model, error_for_status
 from ._retry import Deadline, RetryPolicy
@@ -572,11 +572,12 @@ class Lifecycle:
 
     def create(
         self,
-        spec: ModelSpec,
+        target: Target,
         input: Mapping[str, object],
         deadline: Deadline,
         *,
         hold: bool = False,
+        options: CreateOptions = CreateOptions(),  # noqa: B008 (immutable)
     ) -> Flow[PredictionSnapshot]:
         """Start a prediction. With `hold`, ask the server to answer only once it has finished.
 
@@ -584,12 +585,14 @@ class Lifecycle:
         """
         seconds = min(self.protocol.max_hold, math.floor(deadline.remaining() - 1))
         held = hold and seconds >= 1
-        request = self.protocol.create_request(spec, input, hold=seconds if held else None)
+        request = self.protocol.create_request(
+            target, input, hold=seconds if held else None, options=options
+        )
         response = yield from self.request(
             request, deadline, idempotent=False, read_at_least=seconds + 5 if held else 0.0
         )
-        snapshot = self.protocol.read_created(response, spec)
-        logger.info("Created prediction %s (%s)", snapshot.id, spec.name)
+        snapshot = self.protocol.read_created(response, target)
+        logger.info("Created prediction %s (%s)", snapshot.id, target.name)
         return snapshot
 
     def get(

@@ -6,18 +6,102 @@ module here, not touching the clients.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from typing import Literal, Protocol
+from dataclasses import dataclass
+from typing import Literal, Protocol, get_args
 
 import httpx
 
 from .._models import PredictionSnapshot
 from ..catalog import ModelSpec
 
-__all__ = ["Backend", "WireProtocol"]
+__all__ = [
+    "WEBHOOK_EVENTS",
+    "Backend",
+    "CreateOptions",
+    "Deployment",
+    "Target",
+    "WebhookEvent",
+    "WireProtocol",
+]
 
 Backend = Literal["homepage", "official"]
 """The two protocols: the anonymous homepage API, and Replicate's official ``/v1`` API."""
+
+WebhookEvent = Literal["start", "output", "logs", "completed"]
+"""An event a webhook can be sent for."""
+WEBHOOK_EVENTS: frozenset[str] = frozenset(get_args(WebhookEvent))
+_MIN_CANCEL_AFTER = 5.0
+"""The shortest ``Cancel-After`` the official API accepts, in seconds."""
+_OWNER_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}/[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}")
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """A deployment to run, by its ``owner/name``.
+
+    Raises:
+        ValueError: `name` is not an ``owner/name``.
+    """
+
+    name: str
+
+    def __post_init__(self) -> None:
+        if not _OWNER_NAME.fullmatch(self.name):
+            raise ValueError(f"deployment must be an 'owner/name', not {self.name[:120]!r}")
+
+    @property
+    def owner(self) -> str:
+        """The deployment's owner."""
+        return self.name.partition("/")[0]
+
+    @property
+    def short_name(self) -> str:
+        """The deployment's name without its owner."""
+        return self.name.partition("/")[2]
+
+
+Target = ModelSpec | Deployment
+"""What a create runs: a model (a version of it), or a deployment."""
+
+
+@dataclass(frozen=True, slots=True)
+class CreateOptions:
+    """What a create may send besides its target and input (the official API only).
+
+    Raises:
+        ValueError: an option is not one the API accepts.
+    """
+
+    webhook: str | None = None
+    webhook_events_filter: frozenset[str] | None = None
+    cancel_after: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.webhook is not None and not self.webhook.startswith(("https://", "http://")):
+            raise ValueError(f"webhook must be an http(s) URL, not {self.webhook[:120]!r}")
+        if self.webhook_events_filter is not None:
+            if unknown := sorted(self.webhook_events_filter - WEBHOOK_EVENTS):
+                raise ValueError(
+                    f"webhook_events_filter takes {', '.join(sorted(WEBHOOK_EVENTS))}; "
+                    f"not {', '.join(unknown)}"
+                )
+            if self.webhook is None:
+                raise ValueError("webhook_events_filter needs a webhook")
+        if self.cancel_after is not None and not (
+            _MIN_CANCEL_AFTER <= self.cancel_after < float("inf")
+        ):
+            raise ValueError(
+                f"cancel_after must be {_MIN_CANCEL_AFTER:g} seconds or more, the API's minimum, "
+                f"not {self.cancel_after}"
+            )
+
+    def __bool__(self) -> bool:
+        return self != _NO_OPTIONS
+
+
+_NO_OPTIONS = CreateOptions()
 
 
 class WireProtocol(Protocol):
@@ -42,9 +126,18 @@ class WireProtocol(Protocol):
         ...
 
     def create_request(
-        self, spec: ModelSpec, input: Mapping[str, object], *, hold: int | None = None
+        self,
+        target: Target,
+        input: Mapping[str, object],
+        *,
+        hold: int | None = None,
+        options: CreateOptions = CreateOptions(),
     ) -> httpx.Request:
-        """The request that starts a prediction; with `hold`, one that waits that many seconds."""
+        """The request that starts a prediction; with `hold`, one that waits that many seconds.
+
+        Raises:
+            UnsupportedFeatureError: the backend cannot run a deployment or send `options`.
+        """
         ...
 
     def get_request(self, prediction_id: str) -> httpx.Request:
@@ -92,7 +185,7 @@ class WireProtocol(Protocol):
         """Whether a request to `url` may carry this backend's credentials."""
         ...
 
-    def read_created(self, response: httpx.Response, spec: ModelSpec) -> PredictionSnapshot:
+    def read_created(self, response: httpx.Response, target: Target) -> PredictionSnapshot:
         """Decode the answer to `create_request`."""
         ...
 

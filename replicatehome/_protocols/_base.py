@@ -15,6 +15,7 @@ from .._signing import signing_key
 from .._untrusted import Trust, parse_url
 from ..catalog import ModelSpec
 from ..errors import ResponseValidationError, WebhookVerificationError
+from . import Target
 
 __all__ = ["BaseProtocol"]
 
@@ -90,9 +91,13 @@ class BaseProtocol:
         headers = {key: self._headers[key] for key in ("User-Agent", "Accept-Encoding")}
         return httpx.Request("GET", absolute, headers=headers)
 
-    def read_created(self, response: httpx.Response, spec: ModelSpec) -> PredictionSnapshot:
-        """Decode the answer to a create; what it leaves out is filled in from `spec`."""
-        defaults: dict[str, JsonValue] = {"model": spec.name, "version": spec.version}
+    def read_created(self, response: httpx.Response, target: Target) -> PredictionSnapshot:
+        """Decode the answer to a create; what it leaves out is filled in from a model `target`."""
+        defaults: dict[str, JsonValue] = (
+            {"model": target.name, "version": target.version}
+            if isinstance(target, ModelSpec)
+            else {}
+        )
         return decode_model(response, PredictionSnapshot, defaults)
 
     def read_prediction(self, response: httpx.Response) -> PredictionSnapshot:

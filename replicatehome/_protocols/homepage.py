@@ -11,7 +11,7 @@ from .._models import PredictionSnapshot
 from .._untrusted import Trust
 from ..catalog import ModelSpec, resolve
 from ..errors import UnsupportedFeatureError
-from . import Backend
+from . import Backend, CreateOptions, Deployment, Target
 from ._base import BaseProtocol
 
 __all__ = ["DEFAULT_BASE_URL", "HomepageProtocol"]
@@ -39,9 +39,20 @@ class HomepageProtocol(BaseProtocol):
         return resolve(name, version=version)
 
     def create_request(
-        self, spec: ModelSpec, input: Mapping[str, object], *, hold: int | None = None
+        self,
+        target: Target,
+        input: Mapping[str, object],
+        *,
+        hold: int | None = None,
+        options: CreateOptions = CreateOptions(),  # noqa: B008 (immutable)
     ) -> httpx.Request:
-        body = {"model": spec.name, "version": spec.version, "input": dict(input)}
+        if isinstance(target, Deployment) or options:
+            raise UnsupportedFeatureError(
+                "The homepage backend runs catalog models only: deployments, webhooks and "
+                "cancel_after need the official API: Client(api_token=...) or "
+                "REPLICATE_API_TOKEN."
+            )
+        body = {"model": target.name, "version": target.version, "input": dict(input)}
         return self._to_server("POST", f"{self._base_url}/api/prediction", json=body)
 
     def get_request(self, prediction_id: str) -> httpx.Request:

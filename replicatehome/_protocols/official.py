@@ -11,7 +11,7 @@ from .._logs import logger
 from .._models import PredictionSnapshot
 from .._untrusted import Trust, parse_url
 from ..catalog import ModelSpec, resolve
-from . import Backend
+from . import Backend, CreateOptions, Deployment, Target
 from ._base import BaseProtocol
 
 __all__ = ["DEFAULT_OFFICIAL_BASE_URL", "OfficialProtocol"]
@@ -36,18 +36,32 @@ class OfficialProtocol(BaseProtocol):
         return resolve(name, version=version, allow_unversioned=True)
 
     def create_request(
-        self, spec: ModelSpec, input: Mapping[str, object], *, hold: int | None = None
+        self,
+        target: Target,
+        input: Mapping[str, object],
+        *,
+        hold: int | None = None,
+        options: CreateOptions = CreateOptions(),  # noqa: B008 (immutable)
     ) -> httpx.Request:
         headers = None
-        if hold is not None:
+        if hold is not None or options.cancel_after is not None:
             headers = httpx.Headers(self._server_headers)
-            headers["Prefer"] = f"wait={hold}"
-        if spec.version is None:
-            url = f"{self._base_url}/v1/models/{spec.owner}/{spec.short_name}/predictions"
-            body: dict[str, object] = {"input": dict(input)}
+            if hold is not None:
+                headers["Prefer"] = f"wait={hold}"
+            if options.cancel_after is not None:
+                headers["Cancel-After"] = f"{options.cancel_after:g}s"
+        body: dict[str, object] = {"input": dict(input)}
+        if isinstance(target, Deployment):
+            url = f"{self._base_url}/v1/deployments/{target.owner}/{target.short_name}/predictions"
+        elif target.version is None:
+            url = f"{self._base_url}/v1/models/{target.owner}/{target.short_name}/predictions"
         else:
             url = f"{self._base_url}/v1/predictions"
-            body = {"version": spec.version, "input": dict(input)}
+            body = {"version": target.version, **body}
+        if options.webhook is not None:
+            body["webhook"] = options.webhook
+        if options.webhook_events_filter is not None:
+            body["webhook_events_filter"] = sorted(options.webhook_events_filter)
         return self._to_server("POST", url, json=body, headers=headers)
 
     def get_request(self, prediction_id: str) -> httpx.Request:
