@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Generic, Self, TypeVar, overload
 import httpx
 
 from ._config import DEFAULT_LIMITS, DEFAULT_WAIT_TIMEOUT, configure
+from ._file_inputs import FileEncoding
 from ._history import PollStats
 from ._lifecycle import Flow
 from ._logs import setup_from_env
@@ -42,30 +43,54 @@ class Predictions:
 
     @overload
     def create(
-        self, model: TextModelName, *, input: Mapping[str, object], version: str | None = None
+        self,
+        model: TextModelName,
+        *,
+        input: Mapping[str, object],
+        version: str | None = None,
+        file_encoding: FileEncoding | None = None,
     ) -> Prediction[TextResult]: ...
     @overload
     def create(
-        self, model: ImageModelName, *, input: Mapping[str, object], version: str | None = None
+        self,
+        model: ImageModelName,
+        *,
+        input: Mapping[str, object],
+        version: str | None = None,
+        file_encoding: FileEncoding | None = None,
     ) -> Prediction[ImageResult]: ...
     @overload
     def create(
-        self, model: str, *, input: Mapping[str, object], version: str | None = None
+        self,
+        model: str,
+        *,
+        input: Mapping[str, object],
+        version: str | None = None,
+        file_encoding: FileEncoding | None = None,
     ) -> Prediction[PredictionResult]: ...
     def create(
-        self, model: str, *, input: Mapping[str, object], version: str | None = None
+        self,
+        model: str,
+        *,
+        input: Mapping[str, object],
+        version: str | None = None,
+        file_encoding: FileEncoding | None = None,
     ) -> Prediction[PredictionResult]:
         """Start a prediction and return at once, without waiting for it.
 
         Args:
             model: a catalog name or alias, or any ``owner/name`` with `version` (on the
                 official API, with or without one).
-            input: the model's input, such as ``{"prompt": "..."}``.
+            input: the model's input, such as ``{"prompt": "..."}``. A `Path`, bytes or binary
+                file object anywhere in it is sent as a file.
             version: a version hash, to pin one other than the catalog's.
+            file_encoding: how files in `input` go to the official API, for this call:
+                ``"url"`` (upload) or ``"data-uri"`` (inline); the client's by default.
         """
         lifecycle = self._driver.lifecycle
         spec = lifecycle.resolve(model, version)
-        snapshot = self._driver.run(lifecycle.create(spec, input, lifecycle.deadline()))
+        flow = lifecycle.create(spec, input, lifecycle.deadline(), file_encoding=file_encoding)
+        snapshot = self._driver.run(flow)
         return Prediction(self._driver, snapshot, spec.kind, created=True)
 
     def get(self, id: str) -> Prediction[PredictionResult]:
@@ -87,30 +112,54 @@ class AsyncPredictions:
 
     @overload
     async def create(
-        self, model: TextModelName, *, input: Mapping[str, object], version: str | None = None
+        self,
+        model: TextModelName,
+        *,
+        input: Mapping[str, object],
+        version: str | None = None,
+        file_encoding: FileEncoding | None = None,
     ) -> AsyncPrediction[TextResult]: ...
     @overload
     async def create(
-        self, model: ImageModelName, *, input: Mapping[str, object], version: str | None = None
+        self,
+        model: ImageModelName,
+        *,
+        input: Mapping[str, object],
+        version: str | None = None,
+        file_encoding: FileEncoding | None = None,
     ) -> AsyncPrediction[ImageResult]: ...
     @overload
     async def create(
-        self, model: str, *, input: Mapping[str, object], version: str | None = None
+        self,
+        model: str,
+        *,
+        input: Mapping[str, object],
+        version: str | None = None,
+        file_encoding: FileEncoding | None = None,
     ) -> AsyncPrediction[PredictionResult]: ...
     async def create(
-        self, model: str, *, input: Mapping[str, object], version: str | None = None
+        self,
+        model: str,
+        *,
+        input: Mapping[str, object],
+        version: str | None = None,
+        file_encoding: FileEncoding | None = None,
     ) -> AsyncPrediction[PredictionResult]:
         """Start a prediction and return at once, without waiting for it.
 
         Args:
             model: a catalog name or alias, or any ``owner/name`` with `version` (on the
                 official API, with or without one).
-            input: the model's input, such as ``{"prompt": "..."}``.
+            input: the model's input, such as ``{"prompt": "..."}``. A `Path`, bytes or binary
+                file object anywhere in it is sent as a file.
             version: a version hash, to pin one other than the catalog's.
+            file_encoding: how files in `input` go to the official API, for this call:
+                ``"url"`` (upload) or ``"data-uri"`` (inline); the client's by default.
         """
         lifecycle = self._driver.lifecycle
         spec = lifecycle.resolve(model, version)
-        snapshot = await self._driver.run(lifecycle.create(spec, input, lifecycle.deadline()))
+        flow = lifecycle.create(spec, input, lifecycle.deadline(), file_encoding=file_encoding)
+        snapshot = await self._driver.run(flow)
         return AsyncPrediction(self._driver, snapshot, spec.kind, created=True)
 
     async def get(self, id: str) -> AsyncPrediction[PredictionResult]:
@@ -152,6 +201,9 @@ _OPTIONS_DOC = """
         trusted_hosts: hosts, besides `base_url`'s own, that may receive the API token when
             the server points a stream there; ``"*.example.com"`` matches subdomains, and only
             https is trusted. Default: Replicate's hosts with the default `base_url`, else none.
+        file_encoding: how files in an input go to the official API: ``"url"`` uploads each
+            (up to 100 MiB) and sends its URL, ``"data-uri"`` sends it inline (up to 10 MiB).
+            The homepage backend always takes them inline. Default ``"url"``.
 """
 
 
@@ -191,13 +243,18 @@ class _ClientBase(Generic[D]):
         model: str,
         version: str | None,
         input: Mapping[str, object],
+        file_encoding: FileEncoding | None,
         *,
         stream: bool = False,
     ) -> Flow[PredictionSnapshot]:
-        # Resolving and validating happen here, at call time, before any request.
+        # Resolving, validating and reading files happen here, at call time, before any request.
         lifecycle = self._driver.lifecycle
-        spec, full_input = lifecycle.plan(kind, model, version, prompt, messages, input)
-        return lifecycle.generate(spec, full_input, lifecycle.deadline(), stream=stream)
+        spec, full_input = lifecycle.plan(
+            kind, model, version, prompt, messages, input, file_encoding
+        )
+        return lifecycle.generate(
+            spec, full_input, lifecycle.deadline(), stream=stream, file_encoding=file_encoding
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(backend={self.backend!r}, base_url={self._base_url!r})"
@@ -228,6 +285,7 @@ class Client(_ClientBase[SyncDriver]):
         max_event_bytes: int = DEFAULT_LIMITS.event,
         max_download_bytes: int = DEFAULT_LIMITS.download,
         trusted_hosts: Iterable[str] | None = None,
+        file_encoding: FileEncoding = "url",
     ) -> None:
         self._owns_http = http_client is None
         self._base_url, lifecycle = configure(
@@ -244,6 +302,7 @@ class Client(_ClientBase[SyncDriver]):
             max_event_bytes=max_event_bytes,
             max_download_bytes=max_download_bytes,
             trusted_hosts=trusted_hosts,
+            file_encoding=file_encoding,
         )
         self._driver = (
             SyncDriver(http_client, lifecycle)
@@ -260,6 +319,7 @@ class Client(_ClientBase[SyncDriver]):
         messages: Sequence[Message] | None = None,
         model: str = "gemma-2b",
         version: str | None = None,
+        file_encoding: FileEncoding | None = None,
         **input: object,
     ) -> TextResult:
         """Generate text and return it when the prediction ends.
@@ -269,9 +329,12 @@ class Client(_ClientBase[SyncDriver]):
             messages: chat messages, turned into one prompt (see `replicatehome.prompts`).
             model: a text model's name or alias.
             version: a version hash, for models outside the catalog.
-            **input: more model inputs, such as ``max_new_tokens=128``.
+            file_encoding: how files among the inputs go to the official API, for this call.
+            **input: more model inputs, such as ``max_new_tokens=128``: every keyword that is
+                not one of the named options above. A `Path`, bytes or binary file object is
+                sent as a file.
         """
-        flow = self._generation("text", prompt, messages, model, version, input)
+        flow = self._generation("text", prompt, messages, model, version, input, file_encoding)
         snapshot = self._driver.run(flow)
         return TextResult(text_of(snapshot), snapshot)
 
@@ -282,13 +345,16 @@ class Client(_ClientBase[SyncDriver]):
         messages: Sequence[Message] | None = None,
         model: str = "gemma-2b",
         version: str | None = None,
+        file_encoding: FileEncoding | None = None,
         **input: object,
     ) -> Iterator[str]:
         """Generate text and yield it chunk by chunk as the server produces it.
 
         Takes the same arguments as `generate_text`.
         """
-        flow = self._generation("text", prompt, messages, model, version, input, stream=True)
+        flow = self._generation(
+            "text", prompt, messages, model, version, input, file_encoding, stream=True
+        )
         return self._driver.iterate(flow, str)
 
     def generate_image(
@@ -298,6 +364,7 @@ class Client(_ClientBase[SyncDriver]):
         messages: Sequence[Message] | None = None,
         model: str = "sd-3",
         version: str | None = None,
+        file_encoding: FileEncoding | None = None,
         **input: object,
     ) -> ImageResult:
         """Generate an image and return its URLs when the prediction ends.
@@ -307,9 +374,12 @@ class Client(_ClientBase[SyncDriver]):
             messages: chat messages; the last one's content is the prompt.
             model: an image model's name or alias.
             version: a version hash, for models outside the catalog.
-            **input: more model inputs, such as ``aspect_ratio="16:9"``.
+            file_encoding: how files among the inputs go to the official API, for this call.
+            **input: more model inputs, such as ``aspect_ratio="16:9"``: every keyword that is
+                not one of the named options above. A `Path`, bytes or binary file object is
+                sent as a file.
         """
-        flow = self._generation("image", prompt, messages, model, version, input)
+        flow = self._generation("image", prompt, messages, model, version, input, file_encoding)
         snapshot = self._driver.run(flow)
         return ImageResult(image_urls(snapshot), snapshot, fetch=sync_fetch(self._driver))
 
@@ -355,6 +425,7 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
         max_event_bytes: int = DEFAULT_LIMITS.event,
         max_download_bytes: int = DEFAULT_LIMITS.download,
         trusted_hosts: Iterable[str] | None = None,
+        file_encoding: FileEncoding = "url",
     ) -> None:
         self._owns_http = http_client is None
         self._base_url, lifecycle = configure(
@@ -371,6 +442,7 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
             max_event_bytes=max_event_bytes,
             max_download_bytes=max_download_bytes,
             trusted_hosts=trusted_hosts,
+            file_encoding=file_encoding,
         )
         # Here rather than at the top, so that a script using only `Client` never imports asyncio.
         from ._async_driver import AsyncDriver
@@ -390,6 +462,7 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
         messages: Sequence[Message] | None = None,
         model: str = "gemma-2b",
         version: str | None = None,
+        file_encoding: FileEncoding | None = None,
         **input: object,
     ) -> TextResult:
         """Generate text and return it when the prediction ends.
@@ -399,9 +472,12 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
             messages: chat messages, turned into one prompt (see `replicatehome.prompts`).
             model: a text model's name or alias.
             version: a version hash, for models outside the catalog.
-            **input: more model inputs, such as ``max_new_tokens=128``.
+            file_encoding: how files among the inputs go to the official API, for this call.
+            **input: more model inputs, such as ``max_new_tokens=128``: every keyword that is
+                not one of the named options above. A `Path`, bytes or binary file object is
+                sent as a file.
         """
-        flow = self._generation("text", prompt, messages, model, version, input)
+        flow = self._generation("text", prompt, messages, model, version, input, file_encoding)
         snapshot = await self._driver.run(flow)
         return TextResult(text_of(snapshot), snapshot)
 
@@ -412,13 +488,16 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
         messages: Sequence[Message] | None = None,
         model: str = "gemma-2b",
         version: str | None = None,
+        file_encoding: FileEncoding | None = None,
         **input: object,
     ) -> AsyncIterator[str]:
         """Generate text and yield it chunk by chunk: ``async for chunk in client.stream_text()``.
 
         Takes the same arguments as `generate_text`.
         """
-        flow = self._generation("text", prompt, messages, model, version, input, stream=True)
+        flow = self._generation(
+            "text", prompt, messages, model, version, input, file_encoding, stream=True
+        )
         return self._driver.iterate(flow, str)
 
     async def generate_image(
@@ -428,6 +507,7 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
         messages: Sequence[Message] | None = None,
         model: str = "sd-3",
         version: str | None = None,
+        file_encoding: FileEncoding | None = None,
         **input: object,
     ) -> ImageResult:
         """Generate an image and return its URLs when the prediction ends.
@@ -437,9 +517,12 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
             messages: chat messages; the last one's content is the prompt.
             model: an image model's name or alias.
             version: a version hash, for models outside the catalog.
-            **input: more model inputs, such as ``aspect_ratio="16:9"``.
+            file_encoding: how files among the inputs go to the official API, for this call.
+            **input: more model inputs, such as ``aspect_ratio="16:9"``: every keyword that is
+                not one of the named options above. A `Path`, bytes or binary file object is
+                sent as a file.
         """
-        flow = self._generation("image", prompt, messages, model, version, input)
+        flow = self._generation("image", prompt, messages, model, version, input, file_encoding)
         snapshot = await self._driver.run(flow)
         return ImageResult(image_urls(snapshot), snapshot, afetch=async_fetch(self._driver))
 

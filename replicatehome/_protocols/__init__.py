@@ -11,6 +11,7 @@ from typing import Literal, Protocol
 
 import httpx
 
+from .._file_inputs import InputFile
 from .._models import PredictionSnapshot
 from ..catalog import ModelSpec
 
@@ -31,6 +32,11 @@ class WireProtocol(Protocol):
     @property
     def max_hold(self) -> int:
         """How long a create may wait for the prediction to finish, in seconds; 0: it cannot."""
+        ...
+
+    @property
+    def can_upload(self) -> bool:
+        """Whether files in an input can be uploaded (`upload_request`); if not, they go inline."""
         ...
 
     def model_spec(self, name: str, version: str | None) -> ModelSpec:
@@ -71,6 +77,14 @@ class WireProtocol(Protocol):
         """
         ...
 
+    def upload_request(self, file: InputFile) -> httpx.Request:
+        """The request that uploads a file of an input, for its URL to take the file's place.
+
+        Raises:
+            UnsupportedFeatureError: the backend takes files only inline (`can_upload`).
+        """
+        ...
+
     def trusts(self, url: httpx.URL) -> bool:
         """Whether a request to `url` may carry this backend's credentials."""
         ...
@@ -81,4 +95,12 @@ class WireProtocol(Protocol):
 
     def read_prediction(self, response: httpx.Response) -> PredictionSnapshot:
         """Decode the answer to `get_request` or `cancel_request`."""
+        ...
+
+    def read_upload(self, response: httpx.Response) -> str:
+        """Decode the answer to `upload_request`: the file's http(s) URL, to use as an input.
+
+        Raises:
+            ResponseValidationError: the answer holds no such URL.
+        """
         ...

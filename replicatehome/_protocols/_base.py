@@ -6,16 +6,28 @@ import functools
 from json import dumps
 
 import httpx
-from pydantic import JsonValue
+from pydantic import BaseModel, JsonValue
 
 from .._models import PredictionSnapshot
 from .._responses import decode_model
+from .._shorten import shorten
 from .._untrusted import Trust, parse_url
 from ..catalog import ModelSpec
+from ..errors import ResponseValidationError
 
 __all__ = ["BaseProtocol"]
 
 _NO_BODY = httpx.ByteStream(b"")
+
+
+class _FileUrls(BaseModel):
+    get: str
+
+
+class _UploadedFile(BaseModel):
+    """The part of a file object (``POST /v1/files``) the SDK uses; the rest is ignored."""
+
+    urls: _FileUrls
 
 
 class BaseProtocol:
@@ -92,3 +104,21 @@ class BaseProtocol:
     def read_prediction(self, response: httpx.Response) -> PredictionSnapshot:
         """Decode an answer holding a prediction."""
         return decode_model(response, PredictionSnapshot, {})
+
+    def read_upload(self, response: httpx.Response) -> str:
+        """Decode the answer to an upload: the file's http(s) URL, to use as an input.
+
+        Raises:
+            ResponseValidationError: the answer is not a file object with an http(s) ``urls.get``.
+        """
+        url = decode_model(response, _UploadedFile, {}).urls.get
+        try:
+            parse_url(url)
+        except ValueError as exc:
+            raise ResponseValidationError(
+                f"The file uploaded to {shorten(response.request.url)} came back without a "
+                f"usable URL: {exc}",
+                response=response,
+                body=url[:200],
+            ) from exc
+        return url
