@@ -101,6 +101,8 @@ def read_files(
         InputFileError: a file cannot be read, or does not read bytes.
         ValueError: the input contains itself.
     """
+    if all(type(value) in _SCALARS for value in input.values()):
+        return dict(input), []  # the usual input, text and numbers only: nothing to walk
     limit = MAX_UPLOAD_BYTES if upload else MAX_DATA_URI_BYTES
     files: list[InputFile] = []
 

@@ -9,6 +9,7 @@ import io
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack
+from http import HTTPStatus
 from pathlib import Path
 from typing import Literal
 
@@ -23,6 +24,7 @@ from replicatehome import (
     InputFileTooLargeError,
     ReplicateHomeError,
     ResponseValidationError,
+    UnsupportedFeatureError,
 )
 from replicatehome._file_inputs import (
     MAX_DATA_URI_BYTES,
@@ -32,8 +34,9 @@ from replicatehome._file_inputs import (
     fill,
     read_files,
 )
+from replicatehome._protocols.homepage import HomepageProtocol
 
-from .helpers import AnyClient, Mode, call, close, collect, handle, make_client
+from .helpers import BASE_URL, AnyClient, Mode, call, close, collect, handle, make_client
 
 TOKEN = "r8_secret_test_token_0123456789"
 MODEL = "acme/any-model:v1"
@@ -355,6 +358,13 @@ class NoneReader:
         return None
 
 
+class TextReader:
+    """A file-like object, not an io class, that reads text."""
+
+    def read(self, size: int) -> str:
+        return "text"
+
+
 class SizeLess:
     """An object whose read() takes no size."""
 
@@ -379,6 +389,7 @@ def closed_file(path: Path, _: ExitStack) -> object:
             id="text-mode",
         ),
         pytest.param(lambda path, _: io.StringIO("text"), "opened in text mode", id="StringIO"),
+        pytest.param(lambda path, _: TextReader(), "opened in text mode", id="reads-text"),
         pytest.param(closed_file, "closed file", id="closed"),
         pytest.param(lambda path, _: NoneReader(), "returned NoneType", id="non-blocking"),
         pytest.param(lambda path, _: SizeLess(), "cannot be read", id="read-without-size"),
@@ -543,7 +554,7 @@ def test_names_are_cut_to_the_apis_limit_keeping_the_suffix(tmp_path: Path) -> N
 
 
 def test_an_input_without_files_is_passed_on_as_given() -> None:
-    nested = {"b": [1, "two", (3,)]}
+    nested = {"b": [1, "two", (3,), HTTPStatus.OK]}  # an int subclass is no file either
 
     read, files = read_files({"a": "cat.png", "nested": nested}, upload=True)
 
@@ -566,3 +577,21 @@ def test_files_read_once_are_filled_in_by_identity() -> None:
     assert all(isinstance(file, InputFile) for file in files)
     names = {files[0]: "first", files[1]: "second"}
     assert fill(read, names.__getitem__) == {"a": ["first", "second"]}
+
+
+def test_the_homepage_protocol_takes_files_only_inline() -> None:
+    protocol = HomepageProtocol(BASE_URL, httpx.Headers())
+
+    assert not protocol.can_upload
+    with pytest.raises(UnsupportedFeatureError, match="inline as data: URIs"):
+        protocol.upload_request(InputFile(PNG, "cat.png", "image/png", "input['image']"))
+
+
+def test_a_flat_input_of_text_and_numbers_is_a_copy_without_files() -> None:
+    given = {"prompt": "hi", "n": 3, "t": 0.5, "on": True, "none": None}
+
+    read, files = read_files(given, upload=False)
+
+    assert read == given
+    assert read is not given
+    assert files == []
