@@ -30,6 +30,7 @@ CLIENT_OPTIONS = frozenset(
         "max_event_bytes",
         "max_download_bytes",
         "trusted_hosts",
+        "file_encoding",
     }
 )
 """The keyword options of `Client` and `AsyncClient`: never taken for model inputs."""

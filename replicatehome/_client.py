@@ -15,6 +15,7 @@ import httpx
 
 from ._call_inputs import check_wait_timeout, create_options, model_input
 from ._config import DEFAULT_LIMITS, DEFAULT_WAIT_TIMEOUT, ClientOptions, configure
+from ._file_inputs import FileEncoding
 from ._history import PollStats
 from ._lifecycle import Flow, Lifecycle, Listing
 from ._logs import setup_from_env
@@ -66,6 +67,7 @@ class Predictions:
         webhook: str | None = None,
         webhook_events_filter: Iterable[WebhookEvent] | None = None,
         cancel_after: float | None = None,
+        file_encoding: FileEncoding | None = None,
     ) -> Prediction[TextResult]: ...
     @overload
     def create(
@@ -78,6 +80,7 @@ class Predictions:
         webhook: str | None = None,
         webhook_events_filter: Iterable[WebhookEvent] | None = None,
         cancel_after: float | None = None,
+        file_encoding: FileEncoding | None = None,
     ) -> Prediction[ImageResult]: ...
     @overload
     def create(
@@ -90,6 +93,7 @@ class Predictions:
         webhook: str | None = None,
         webhook_events_filter: Iterable[WebhookEvent] | None = None,
         cancel_after: float | None = None,
+        file_encoding: FileEncoding | None = None,
     ) -> Prediction[PredictionResult]: ...
     @overload
     def create(
@@ -102,6 +106,7 @@ class Predictions:
         webhook: str | None = None,
         webhook_events_filter: Iterable[WebhookEvent] | None = None,
         cancel_after: float | None = None,
+        file_encoding: FileEncoding | None = None,
     ) -> Prediction[PredictionResult]: ...
     def create(
         self,
@@ -114,13 +119,15 @@ class Predictions:
         webhook: str | None = None,
         webhook_events_filter: Iterable[WebhookEvent] | None = None,
         cancel_after: float | None = None,
+        file_encoding: FileEncoding | None = None,
     ) -> Prediction[PredictionResult]:
         """Start a prediction and return at once, without waiting for it.
 
         Args:
             model: a catalog name or alias, or any ``owner/name`` with `version` (on the
                 official API, with or without one).
-            input: the model's input, such as ``{"prompt": "..."}``.
+            input: the model's input, such as ``{"prompt": "..."}``. A `Path`, bytes or binary
+                file object anywhere in it is sent as a file.
             version: a version hash, to pin one other than the catalog's.
             deployment: an ``owner/name`` deployment to run instead of a model (official API).
             wait_timeout: how long the prediction's ``wait()`` and ``stream()`` wait by
@@ -130,6 +137,8 @@ class Predictions:
                 ``completed``; all by default.
             cancel_after: seconds (5 or more) after which the server cancels the prediction,
                 sent as ``Cancel-After`` (official API).
+            file_encoding: how files in `input` go to the official API, for this call:
+                ``"url"`` (upload) or ``"data-uri"`` (inline); the client's by default.
 
         Raises:
             TypeError: neither or both of `model` and `deployment` are given.
@@ -141,7 +150,9 @@ class Predictions:
         target = _target(lifecycle, model, version, deployment)
         options = create_options(webhook, webhook_events_filter, cancel_after)
         check_wait_timeout(wait_timeout)
-        flow = lifecycle.create(target, input, lifecycle.deadline(), options=options)
+        flow = lifecycle.create(
+            target, input, lifecycle.deadline(), options=options, file_encoding=file_encoding
+        )
         snapshot = self._driver.run(flow)
         kind = target.kind if isinstance(target, ModelSpec) else None
         return Prediction(self._driver, snapshot, kind, created=True, wait_timeout=wait_timeout)
@@ -190,6 +201,7 @@ class AsyncPredictions:
         webhook: str | None = None,
         webhook_events_filter: Iterable[WebhookEvent] | None = None,
         cancel_after: float | None = None,
+        file_encoding: FileEncoding | None = None,
     ) -> AsyncPrediction[TextResult]: ...
     @overload
     async def create(
@@ -202,6 +214,7 @@ class AsyncPredictions:
         webhook: str | None = None,
         webhook_events_filter: Iterable[WebhookEvent] | None = None,
         cancel_after: float | None = None,
+        file_encoding: FileEncoding | None = None,
     ) -> AsyncPrediction[ImageResult]: ...
     @overload
     async def create(
@@ -214,6 +227,7 @@ class AsyncPredictions:
         webhook: str | None = None,
         webhook_events_filter: Iterable[WebhookEvent] | None = None,
         cancel_after: float | None = None,
+        file_encoding: FileEncoding | None = None,
     ) -> AsyncPrediction[PredictionResult]: ...
     @overload
     async def create(
@@ -226,6 +240,7 @@ class AsyncPredictions:
         webhook: str | None = None,
         webhook_events_filter: Iterable[WebhookEvent] | None = None,
         cancel_after: float | None = None,
+        file_encoding: FileEncoding | None = None,
     ) -> AsyncPrediction[PredictionResult]: ...
     async def create(
         self,
@@ -238,13 +253,15 @@ class AsyncPredictions:
         webhook: str | None = None,
         webhook_events_filter: Iterable[WebhookEvent] | None = None,
         cancel_after: float | None = None,
+        file_encoding: FileEncoding | None = None,
     ) -> AsyncPrediction[PredictionResult]:
         """Start a prediction and return at once, without waiting for it.
 
         Args:
             model: a catalog name or alias, or any ``owner/name`` with `version` (on the
                 official API, with or without one).
-            input: the model's input, such as ``{"prompt": "..."}``.
+            input: the model's input, such as ``{"prompt": "..."}``. A `Path`, bytes or binary
+                file object anywhere in it is sent as a file.
             version: a version hash, to pin one other than the catalog's.
             deployment: an ``owner/name`` deployment to run instead of a model (official API).
             wait_timeout: how long the prediction's ``wait()`` and ``stream()`` wait by
@@ -254,6 +271,8 @@ class AsyncPredictions:
                 ``completed``; all by default.
             cancel_after: seconds (5 or more) after which the server cancels the prediction,
                 sent as ``Cancel-After`` (official API).
+            file_encoding: how files in `input` go to the official API, for this call:
+                ``"url"`` (upload) or ``"data-uri"`` (inline); the client's by default.
 
         Raises:
             TypeError: neither or both of `model` and `deployment` are given.
@@ -265,7 +284,9 @@ class AsyncPredictions:
         target = _target(lifecycle, model, version, deployment)
         options = create_options(webhook, webhook_events_filter, cancel_after)
         check_wait_timeout(wait_timeout)
-        flow = lifecycle.create(target, input, lifecycle.deadline(), options=options)
+        flow = lifecycle.create(
+            target, input, lifecycle.deadline(), options=options, file_encoding=file_encoding
+        )
         snapshot = await self._driver.run(flow)
         kind = target.kind if isinstance(target, ModelSpec) else None
         return AsyncPrediction(
@@ -367,6 +388,9 @@ _OPTIONS_DOC = """
         trusted_hosts: hosts, besides `base_url`'s own, that may receive the API token when
             the server points a stream there; ``"*.example.com"`` matches subdomains, and only
             https is trusted. Default: Replicate's hosts with the default `base_url`, else none.
+        file_encoding: how files in an input go to the official API: ``"url"`` uploads each
+            (up to 100 MiB) and sends its URL, ``"data-uri"`` sends it inline (up to 10 MiB).
+            The homepage backend always takes them inline. Default ``"url"``.
 """
 
 
@@ -412,14 +436,19 @@ class _ClientBase(Generic[D]):
         input: Mapping[str, object] | None,
         keywords: Mapping[str, object],
         wait_timeout: float | None,
+        file_encoding: FileEncoding | None,
         stream: bool = False,
     ) -> Flow[PredictionSnapshot]:
-        # Resolving and validating happen here, at call time, before any request.
+        # Resolving, validating and reading files happen here, at call time, before any request.
         lifecycle = self._driver.lifecycle
         given = model_input(method, input, keywords)
         deadline = lifecycle.deadline(check_wait_timeout(wait_timeout))
-        spec, full_input = lifecycle.plan(kind, model, version, prompt, messages, given)
-        return lifecycle.generate(spec, full_input, deadline, stream=stream)
+        spec, full_input = lifecycle.plan(
+            kind, model, version, prompt, messages, given, file_encoding
+        )
+        return lifecycle.generate(
+            spec, full_input, deadline, stream=stream, file_encoding=file_encoding
+        )
 
     def with_options(
         self,
@@ -485,6 +514,7 @@ class Client(_ClientBase[SyncDriver]):
         max_event_bytes: int = DEFAULT_LIMITS.event,
         max_download_bytes: int = DEFAULT_LIMITS.download,
         trusted_hosts: Iterable[str] | None = None,
+        file_encoding: FileEncoding = "url",
     ) -> None:
         self._owns_http = http_client is None
         self._options = ClientOptions(
@@ -501,6 +531,7 @@ class Client(_ClientBase[SyncDriver]):
             max_event_bytes=max_event_bytes,
             max_download_bytes=max_download_bytes,
             trusted_hosts=trusted_hosts,
+            file_encoding=file_encoding,
         )
         self._base_url, lifecycle = configure(**self._options)
         self._driver = (
@@ -528,6 +559,7 @@ class Client(_ClientBase[SyncDriver]):
         version: str | None = None,
         input: Mapping[str, object] | None = None,
         wait_timeout: float | None = None,
+        file_encoding: FileEncoding | None = None,
         **model_inputs: object,
     ) -> TextResult:
         """Generate text and return it when the prediction ends.
@@ -540,6 +572,7 @@ class Client(_ClientBase[SyncDriver]):
             input: model inputs as a mapping, for names that are not Python keywords or that
                 are the client's options.
             wait_timeout: seconds this call may wait at most; the client's by default.
+            file_encoding: how files among the inputs go to the official API, for this call.
             **model_inputs: more model inputs, such as ``max_new_tokens=128``. A client
                 option's name (``timeout``, say) is refused: see docs/usage.md.
         """
@@ -553,6 +586,7 @@ class Client(_ClientBase[SyncDriver]):
             input=input,
             keywords=model_inputs,
             wait_timeout=wait_timeout,
+            file_encoding=file_encoding,
         )
         snapshot = self._driver.run(flow)
         return TextResult(text_of(snapshot), snapshot)
@@ -566,6 +600,7 @@ class Client(_ClientBase[SyncDriver]):
         version: str | None = None,
         input: Mapping[str, object] | None = None,
         wait_timeout: float | None = None,
+        file_encoding: FileEncoding | None = None,
         **model_inputs: object,
     ) -> Iterator[str]:
         """Generate text and yield it chunk by chunk as the server produces it.
@@ -582,6 +617,7 @@ class Client(_ClientBase[SyncDriver]):
             input=input,
             keywords=model_inputs,
             wait_timeout=wait_timeout,
+            file_encoding=file_encoding,
             stream=True,
         )
         return self._driver.iterate(flow, str)
@@ -595,6 +631,7 @@ class Client(_ClientBase[SyncDriver]):
         version: str | None = None,
         input: Mapping[str, object] | None = None,
         wait_timeout: float | None = None,
+        file_encoding: FileEncoding | None = None,
         **model_inputs: object,
     ) -> ImageResult:
         """Generate an image and return its URLs when the prediction ends.
@@ -607,6 +644,7 @@ class Client(_ClientBase[SyncDriver]):
             input: model inputs as a mapping, for names that are not Python keywords or that
                 are the client's options.
             wait_timeout: seconds this call may wait at most; the client's by default.
+            file_encoding: how files among the inputs go to the official API, for this call.
             **model_inputs: more model inputs, such as ``aspect_ratio="16:9"``.
         """
         flow = self._generation(
@@ -619,6 +657,7 @@ class Client(_ClientBase[SyncDriver]):
             input=input,
             keywords=model_inputs,
             wait_timeout=wait_timeout,
+            file_encoding=file_encoding,
         )
         snapshot = self._driver.run(flow)
         return ImageResult(image_urls(snapshot), snapshot, fetch=sync_fetch(self._driver))
@@ -665,6 +704,7 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
         max_event_bytes: int = DEFAULT_LIMITS.event,
         max_download_bytes: int = DEFAULT_LIMITS.download,
         trusted_hosts: Iterable[str] | None = None,
+        file_encoding: FileEncoding = "url",
     ) -> None:
         self._owns_http = http_client is None
         self._options = ClientOptions(
@@ -681,6 +721,7 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
             max_event_bytes=max_event_bytes,
             max_download_bytes=max_download_bytes,
             trusted_hosts=trusted_hosts,
+            file_encoding=file_encoding,
         )
         self._base_url, lifecycle = configure(**self._options)
         # Here rather than at the top, so that a script using only `Client` never imports asyncio.
@@ -711,6 +752,7 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
         version: str | None = None,
         input: Mapping[str, object] | None = None,
         wait_timeout: float | None = None,
+        file_encoding: FileEncoding | None = None,
         **model_inputs: object,
     ) -> TextResult:
         """Generate text and return it when the prediction ends.
@@ -723,6 +765,7 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
             input: model inputs as a mapping, for names that are not Python keywords or that
                 are the client's options.
             wait_timeout: seconds this call may wait at most; the client's by default.
+            file_encoding: how files among the inputs go to the official API, for this call.
             **model_inputs: more model inputs, such as ``max_new_tokens=128``. A client
                 option's name (``timeout``, say) is refused: see docs/usage.md.
         """
@@ -736,6 +779,7 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
             input=input,
             keywords=model_inputs,
             wait_timeout=wait_timeout,
+            file_encoding=file_encoding,
         )
         snapshot = await self._driver.run(flow)
         return TextResult(text_of(snapshot), snapshot)
@@ -749,6 +793,7 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
         version: str | None = None,
         input: Mapping[str, object] | None = None,
         wait_timeout: float | None = None,
+        file_encoding: FileEncoding | None = None,
         **model_inputs: object,
     ) -> AsyncIterator[str]:
         """Generate text and yield it chunk by chunk: ``async for chunk in client.stream_text()``.
@@ -765,6 +810,7 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
             input=input,
             keywords=model_inputs,
             wait_timeout=wait_timeout,
+            file_encoding=file_encoding,
             stream=True,
         )
         return self._driver.iterate(flow, str)
@@ -778,6 +824,7 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
         version: str | None = None,
         input: Mapping[str, object] | None = None,
         wait_timeout: float | None = None,
+        file_encoding: FileEncoding | None = None,
         **model_inputs: object,
     ) -> ImageResult:
         """Generate an image and return its URLs when the prediction ends.
@@ -790,6 +837,7 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
             input: model inputs as a mapping, for names that are not Python keywords or that
                 are the client's options.
             wait_timeout: seconds this call may wait at most; the client's by default.
+            file_encoding: how files among the inputs go to the official API, for this call.
             **model_inputs: more model inputs, such as ``aspect_ratio="16:9"``.
         """
         flow = self._generation(
@@ -802,6 +850,7 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
             input=input,
             keywords=model_inputs,
             wait_timeout=wait_timeout,
+            file_encoding=file_encoding,
         )
         snapshot = await self._driver.run(flow)
         return ImageResult(image_urls(snapshot), snapshot, afetch=async_fetch(self._driver))

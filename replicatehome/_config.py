@@ -10,6 +10,7 @@ from typing import TypedDict
 import httpx
 
 from ._body import ACCEPT_ENCODING
+from ._file_inputs import FileEncoding, check_encoding
 from ._lifecycle import Lifecycle, Limits
 from ._logs import logger
 from ._protocols import Backend, WireProtocol
@@ -67,6 +68,7 @@ class ClientOptions(TypedDict):
     max_event_bytes: int
     max_download_bytes: int
     trusted_hosts: Iterable[str] | None
+    file_encoding: FileEncoding
 
 
 def configure(
@@ -84,6 +86,7 @@ def configure(
     max_event_bytes: int = DEFAULT_LIMITS.event,
     max_download_bytes: int = DEFAULT_LIMITS.download,
     trusted_hosts: Iterable[str] | None = None,
+    file_encoding: FileEncoding = "url",
 ) -> tuple[str, Lifecycle]:
     """Check a client's options, apply defaults, and build its lifecycle.
 
@@ -99,6 +102,7 @@ def configure(
     limits = Limits(max_response_bytes, max_event_bytes, max_download_bytes)
     if min(limits.response, limits.event, limits.download) <= 0:
         raise ValueError("max_response_bytes, max_event_bytes and max_download_bytes must be > 0")
+    file_encoding = check_encoding(file_encoding)
     if isinstance(trusted_hosts, str):
         raise TypeError("trusted_hosts takes a list of host names, such as ['*.example.com']")
     if backend not in (None, "homepage", "official"):
@@ -138,5 +142,6 @@ def configure(
         _http_timeout(timeout, http_client),
         wait_timeout,
         limits,
+        file_encoding=file_encoding,
     )
     return base_url, lifecycle

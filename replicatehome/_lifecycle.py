@@ -29,6 +29,7 @@ import httpx
 import tenacity
 
 from ._body import BodyDecoder
+from ._file_inputs import FileEncoding, InputFile, check_encoding, fill, read_files
 from ._history import PollStats
 from ._logs import logger, redact
 from ._models import PredictionPage, PredictionSnapshot, PredictionStatus
@@ -360,6 +361,8 @@ class Lifecycle:
         wait_timeout: float,
         limits: Limits,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        file_encoding: FileEncoding = "url",
     ) -> None:
         self.protocol = protocol
         self.policy = policy
@@ -367,6 +370,7 @@ class Lifecycle:
         self.wait_timeout = wait_timeout
         self.limits = limits
         self.clock = clock
+        self.file_encoding = file_encoding
         self.history = PollStats()
 
     def deadline(self, timeout: float | None = None) -> Deadline:
@@ -385,15 +389,27 @@ class Lifecycle:
         prompt: str | None,
         messages: Sequence[Message] | None,
         input: Mapping[str, object],
+        file_encoding: FileEncoding | None = None,
     ) -> tuple[ModelSpec, dict[str, object]]:
-        """Resolve the model and build the input of a `generate_*` call, before any I/O."""
+        """Resolve the model and build the input of a `generate_*` call, before any request.
+
+        Files in the input are read now, so that their errors come at call time, even from a
+        stream that is not iterated yet.
+        """
         spec = self.resolve(model, version)
         if spec.kind is not None and spec.kind != kind:
             raise ValueError(
                 f"{spec.name} is a {spec.kind} model; use generate_{spec.kind}() "
                 f"or pick a {kind} model."
             )
-        return spec, {"prompt": build_prompt(kind, prompt, messages), **input}
+        full_input = {"prompt": build_prompt(kind, prompt, messages), **input}
+        read, _ = read_files(full_input, upload=self._uploads(file_encoding))
+        return spec, read
+
+    def _uploads(self, file_encoding: FileEncoding | None) -> bool:
+        """Whether files go to the server as uploads (else inline): asked for, and possible."""
+        wanted = self.file_encoding if file_encoding is None else check_encoding(file_encoding)
+        return wanted == "url" and self.protocol.can_upload
 
     # --- one exchange: send, follow redirects, read within the deadline and the caps --------
 
@@ -578,11 +594,14 @@ class Lifecycle:
         *,
         hold: bool = False,
         options: CreateOptions = CreateOptions(),  # noqa: B008 (immutable)
+        file_encoding: FileEncoding | None = None,
     ) -> Flow[PredictionSnapshot]:
         """Start a prediction. With `hold`, ask the server to answer only once it has finished.
 
-        The hold ends a second before the deadline, and the read timeout covers it.
+        Files in `input` are uploaded first, or inlined (see `_send_files`). The hold ends a
+        second before the deadline, and the read timeout covers it.
         """
+        input = yield from self._send_files(input, file_encoding, deadline)
         seconds = min(self.protocol.max_hold, math.floor(deadline.remaining() - 1))
         held = hold and seconds >= 1
         request = self.protocol.create_request(
@@ -594,6 +613,31 @@ class Lifecycle:
         snapshot = self.protocol.read_created(response, target)
         logger.info("Created prediction %s (%s)", snapshot.id, target.name)
         return snapshot
+
+    def _send_files(
+        self, input: Mapping[str, object], file_encoding: FileEncoding | None, deadline: Deadline
+    ) -> Flow[Mapping[str, object]]:
+        """`input` with each file in it uploaded and replaced by its URL, or by a data: URI.
+
+        Every file is read, within its cap, before the first upload: a file that cannot be
+        sent fails the call before any request.
+        """
+        upload = self._uploads(file_encoding)
+        read, files = read_files(input, upload=upload)
+        if not files:
+            return input
+        if not upload:
+            return fill(read, InputFile.data_uri)
+        urls: dict[InputFile, str] = {}
+        for file in files:
+            # Retried like a read: a retry after an upload that did arrive leaves a spare copy
+            # in the account until it expires, which costs nothing; a failed call costs a run.
+            response = yield from self.request(
+                self.protocol.upload_request(file), deadline, idempotent=True
+            )
+            urls[file] = self.protocol.read_upload(response)
+            logger.info("Uploaded %s (%s bytes)", file.where, f"{len(file.data):,}")
+        return fill(read, urls.__getitem__)
 
     def get(
         self, prediction_id: str, deadline: Deadline, *, patient: bool = False
@@ -823,6 +867,7 @@ class Lifecycle:
         deadline: Deadline,
         *,
         stream: bool = False,
+        file_encoding: FileEncoding | None = None,
     ) -> Flow[PredictionSnapshot]:
         """Create a prediction and wait for it, all within one deadline.
 
@@ -831,7 +876,9 @@ class Lifecycle:
         the prediction, so where the backend can cancel, it is canceled (within
         `CANCEL_GRACE` more seconds) before `PredictionTimeoutError` is raised.
         """
-        snapshot = yield from self.create(spec, input, deadline, hold=not stream)
+        snapshot = yield from self.create(
+            spec, input, deadline, hold=not stream, file_encoding=file_encoding
+        )
         tracked = Tracked(snapshot, since=self.clock())
         try:
             return (yield from self.wait(tracked, deadline, stream=stream))

@@ -24,6 +24,8 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "InputFileError",
+    "InputFileTooLargeError",
     "InternalServerError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -58,6 +60,32 @@ class UnknownModelError(ReplicateHomeError, ValueError):
             f"Unknown model {name!r}. Known models and aliases: {', '.join(known)}. "
             "To run another Replicate model, pass its full 'owner/name' and version=."
         )
+
+
+class InputFileError(ReplicateHomeError, ValueError):
+    """A file in a prediction's input cannot be sent: it cannot be read, or does not read bytes.
+
+    Raised before any request. The `__cause__` is the error that reading raised, if any.
+
+    Attributes:
+        where: the file's place in the input, such as ``input['images'][0]``.
+    """
+
+    def __init__(self, message: str, *, where: str) -> None:
+        super().__init__(message)
+        self.where = where
+
+
+class InputFileTooLargeError(InputFileError):
+    """A file in a prediction's input is larger than the SDK sends. Raised before any request.
+
+    Attributes:
+        limit: the most bytes a file may have, sent the way this one would have been.
+    """
+
+    def __init__(self, message: str, *, where: str, limit: int) -> None:
+        super().__init__(message, where=where)
+        self.limit = limit
 
 
 class UnsupportedFeatureError(ReplicateHomeError):

@@ -13,6 +13,7 @@ from typing import Literal, Protocol, get_args
 
 import httpx
 
+from .._file_inputs import InputFile
 from .._models import PredictionSnapshot
 from ..catalog import ModelSpec
 
@@ -117,6 +118,11 @@ class WireProtocol(Protocol):
         """How long a create may wait for the prediction to finish, in seconds; 0: it cannot."""
         ...
 
+    @property
+    def can_upload(self) -> bool:
+        """Whether files in an input can be uploaded (`upload_request`); if not, they go inline."""
+        ...
+
     def model_spec(self, name: str, version: str | None) -> ModelSpec:
         """The model to run for a name or alias, as far as this backend can run it.
 
@@ -181,6 +187,14 @@ class WireProtocol(Protocol):
         """
         ...
 
+    def upload_request(self, file: InputFile) -> httpx.Request:
+        """The request that uploads a file of an input, for its URL to take the file's place.
+
+        Raises:
+            UnsupportedFeatureError: the backend takes files only inline (`can_upload`).
+        """
+        ...
+
     def trusts(self, url: httpx.URL) -> bool:
         """Whether a request to `url` may carry this backend's credentials."""
         ...
@@ -195,4 +209,12 @@ class WireProtocol(Protocol):
 
     def read_webhook_secret(self, response: httpx.Response) -> str:
         """Decode the answer to `webhook_secret_request`: a ``whsec_...`` key."""
+        ...
+
+    def read_upload(self, response: httpx.Response) -> str:
+        """Decode the answer to `upload_request`: the file's http(s) URL, to use as an input.
+
+        Raises:
+            ResponseValidationError: the answer holds no such URL.
+        """
         ...

@@ -6,7 +6,7 @@ import functools
 from json import dumps
 
 import httpx
-from pydantic import JsonValue
+from pydantic import BaseModel, JsonValue
 
 from .._models import PredictionSnapshot, WebhookSecret
 from .._responses import decode_model
@@ -23,6 +23,16 @@ _NO_BODY = httpx.ByteStream(b"")
 _MAX_SECRET = 1024
 """The longest webhook secret accepted, in characters. Standard Webhooks keys are 24 to 64
 bytes: under 100 characters as ``whsec_`` and base64."""
+
+
+class _FileUrls(BaseModel):
+    get: str
+
+
+class _UploadedFile(BaseModel):
+    """The part of a file object (``POST /v1/files``) the SDK uses; the rest is ignored."""
+
+    urls: _FileUrls
 
 
 class BaseProtocol:
@@ -129,3 +139,21 @@ class BaseProtocol:
             response=None,
             body="[redacted]",
         )
+
+    def read_upload(self, response: httpx.Response) -> str:
+        """Decode the answer to an upload: the file's http(s) URL, to use as an input.
+
+        Raises:
+            ResponseValidationError: the answer is not a file object with an http(s) ``urls.get``.
+        """
+        url = decode_model(response, _UploadedFile, {}).urls.get
+        try:
+            parse_url(url)
+        except ValueError as exc:
+            raise ResponseValidationError(
+                f"The file uploaded to {shorten(response.request.url)} came back without a "
+                f"usable URL: {exc}",
+                response=response,
+                body=url[:200],
+            ) from exc
+        return url

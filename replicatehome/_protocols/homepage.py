@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 import httpx
 
+from .._file_inputs import InputFile
 from .._models import PredictionSnapshot
 from .._untrusted import Trust
 from ..catalog import ModelSpec, resolve
@@ -27,6 +28,7 @@ class HomepageProtocol(BaseProtocol):
 
     name: Backend = "homepage"
     max_hold = 0
+    can_upload = False  # the endpoint takes JSON only: files go inline, as data: URIs
 
     def __init__(self, base_url: str, headers: httpx.Headers) -> None:
         merged = httpx.Headers(BROWSER_HEADERS)
@@ -70,6 +72,11 @@ class HomepageProtocol(BaseProtocol):
         raise UnsupportedFeatureError(
             "The homepage backend cannot list predictions. Listing needs the official API: "
             "Client(api_token=...) or REPLICATE_API_TOKEN."
+        )
+
+    def upload_request(self, file: InputFile) -> httpx.Request:
+        raise UnsupportedFeatureError(
+            "The homepage backend cannot upload files; they are sent inline as data: URIs."
         )
 
     def stream_request(self, prediction: PredictionSnapshot) -> httpx.Request | None:
