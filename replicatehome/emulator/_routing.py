@@ -68,7 +68,9 @@ def guarded_routes(backend: Backend, specs: list[RouteSpec]) -> list[Route]:
         if "GET" in endpoints:
             endpoints.setdefault("HEAD", endpoints["GET"])
 
-        async def dispatch(request: Request, endpoints: dict[str, Endpoint] = endpoints) -> Response:
+        async def dispatch(
+            request: Request, endpoints: dict[str, Endpoint] = endpoints
+        ) -> Response:
             return await endpoints[request.method](request)
 
         routes.append(Route(path, dispatch, methods=list(endpoints), name=names[path]))
