@@ -150,7 +150,8 @@ class FilesApiRoutes:
         stored = self._backend.uploads.get(file_id)
         if stored is None:
             return _not_found(request)
-        return Response(stored.content, media_type=stored.content_type)
+        # As uploaded: a media_type would get a charset added.
+        return Response(stored.content, headers={"content-type": stored.content_type})
 
     def _file_object(self, request: Request, stored: StoredFile) -> dict[str, JsonValue]:
         base = str(request.base_url).rstrip("/")
