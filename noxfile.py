@@ -2,6 +2,7 @@
 
 Each session installs the locked dev dependencies with uv, so it runs what CI runs. One more,
 ``nox -s compat``, is not run by default: it adds gpt4free to test `replicatehome.compat.g4f`.
+Nor is ``nox -s peer_v2``, which runs Replicate's new SDK (replicate 2.x) against the emulator.
 Nor are ``nox -s bench`` and ``nox -s soak`` (ten minutes of faults; ``-- --short`` for 30 s).
 """
 
@@ -64,6 +65,20 @@ def compat(session: nox.Session) -> None:
         "--no-cov",
         *session.posargs,
     )
+
+
+@nox.session
+def peer_v2(session: nox.Session) -> None:
+    """Run replicate 2.0.0b4, Replicate's new SDK, against the emulator (tests/peer_v2).
+
+    It replaces the lock's replicate 1.x in this session's venv only: the lock never has it.
+    """
+    _sync(session)
+    session.install("replicate==2.0.0b4")
+    session.run(
+        "python", "-c", "import replicate; print('replicate', replicate.__version__)", silent=False
+    )
+    session.run("pytest", "tests/peer_v2", "--no-cov", "-p", "no:cacheprovider", *session.posargs)
 
 
 @nox.session

@@ -321,7 +321,7 @@ def test_render_of_a_failure_puts_the_error_in_the_logs(
     body = render(store, record, urls={}, file_url=lambda i, n: n)
     assert body["status"] == "failed"
     assert body["error"] == "Prediction interrupted; please retry (code: PA)"
-    assert body["logs"] == "Prediction interrupted; please retry (code: PA)\n"
+    assert body["logs"] == "Starting prediction\nPrediction interrupted; please retry (code: PA)\n"
 
 
 # --- bounded state ----------------------------------------------------------------------------

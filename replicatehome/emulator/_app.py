@@ -4,8 +4,11 @@ Layers:
 
 - `Backend` (``_backend.py``) holds the live state, and ``_state.py`` the predictions' state
   machine and the prediction object, shared by both protocols;
-- ``_homepage.py``, ``_official.py`` and ``_files.py`` declare routes whose endpoints only parse
-  requests and pick status codes; ``_bodies.py`` reads and checks the JSON bodies they take;
+- ``_homepage.py``, ``_official.py``, ``_official_resources.py``, ``_files_api.py`` and
+  ``_files.py`` declare routes whose endpoints only parse requests and pick status codes;
+  ``_bodies.py`` reads and checks the JSON bodies they take;
+- ``_webhooks.py`` delivers webhooks from tasks of the server's event loop, stopped with the
+  app's lifespan (or `EmulatorApp.aclose`);
 - ``_routing.py`` puts every route behind the counters and request-level faults of its name.
 """
 
@@ -13,6 +16,8 @@ from __future__ import annotations
 
 import http
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -24,10 +29,12 @@ from ._backend import Backend
 from ._config import EmulatorConfig
 from ._faults import Faults
 from ._files import FileRoutes
+from ._files_api import FilesApiRoutes
 from ._homepage import HomepageRoutes
 from ._official import OfficialRoutes
+from ._official_resources import ResourceRoutes
 from ._responses import json_error, problem
-from ._routing import guarded_route
+from ._routing import guarded_routes
 from ._state import Clock
 from ._stats import EmulatorStats
 
@@ -41,10 +48,16 @@ class EmulatorApp:
 
     - the homepage protocol, anonymous: ``POST /api/prediction`` and ``GET /api/poll?id=...``;
     - the official API, with a bearer token: ``POST /v1/models/{owner}/{name}/predictions``,
-      ``POST /v1/predictions``, ``GET /v1/predictions/{id}``, ``POST .../cancel``,
-      ``GET .../stream`` (server-sent events), ``GET /v1/models/{owner}/{name}`` and
-      ``GET /v1/models/{owner}/{name}/versions/{id}``;
+      ``POST /v1/predictions``, ``POST /v1/deployments/{owner}/{name}/predictions``,
+      ``GET /v1/predictions`` (the list), ``GET /v1/predictions/{id}``, ``POST .../cancel``,
+      ``GET .../stream`` (server-sent events), ``GET /v1/models/{owner}/{name}``,
+      ``GET .../versions`` and ``.../versions/{id}``, ``GET /v1/deployments/{owner}/{name}``,
+      the ``/v1/files`` API and ``GET /v1/webhooks/default/secret``;
     - ``GET /files/{id}/out-{n}.png``: the images of a succeeded image prediction.
+
+    Webhook deliveries run as tasks of the event loop that serves the app. The app's lifespan
+    stops them at shutdown; an app served without lifespan events (``httpx.ASGITransport``)
+    is stopped with `aclose`.
     """
 
     def __init__(
@@ -67,12 +80,27 @@ class EmulatorApp:
         specs = [
             *HomepageRoutes(self._backend).routes(),
             *OfficialRoutes(self._backend).routes(),
+            *ResourceRoutes(self._backend).routes(),
+            *FilesApiRoutes(self._backend).routes(),
             *FileRoutes(self._backend).routes(),
         ]
         self._app = Starlette(
-            routes=[guarded_route(self._backend, spec) for spec in specs],
+            routes=guarded_routes(self._backend, specs),
             exception_handlers={HTTPException: _http_error},
+            lifespan=self._lifespan,
         )
+
+    @asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        yield
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop delivering webhooks, and wait until every delivery task has stopped.
+
+        Call it from the event loop that served the app. The app still serves requests after.
+        """
+        await self._backend.webhooks.aclose()
 
     @property
     def stats(self) -> EmulatorStats:

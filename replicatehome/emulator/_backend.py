@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Final
 from ..catalog import ModelSpec
 from ._config import MAX_INPUT_DURATION, EmulatorConfig
 from ._faults import FaultInjector
-from ._state import Clock, Plan, PredictionStore, Record, emulated_tokens
+from ._state import Clock, Plan, PredictionStore, Record, Source, emulated_tokens
 from ._stats import EmulatorStats
+from ._uploads import UploadStore
+from ._webhooks import WebhookDispatcher
 
 if TYPE_CHECKING:
     from pydantic import JsonValue
@@ -70,7 +72,21 @@ class Backend:
         self.injector = FaultInjector(config.faults)
         self.models: dict[str, ModelSpec] = {spec.name: spec for spec in config.models}
         self._by_version = {self.version_of(spec): spec for spec in config.models}
+        deployed = config.deployments
+        self.deployments: dict[str, ModelSpec] = (
+            dict(self.models)
+            if deployed is None
+            else {name: self.models[model] for name, model in deployed.items()}
+        )
+        self.uploads = UploadStore(clock=clock)
         self._draining = threading.Event()
+        self.webhooks = WebhookDispatcher(
+            self.store,
+            self.stats,
+            secret=config.webhook_secret,
+            retry_delays=config.webhook_retry_delays,
+            draining=self._draining.is_set,
+        )
 
     @property
     def draining(self) -> bool:
@@ -146,9 +162,20 @@ class Backend:
         return record
 
     def create(
-        self, spec: ModelSpec, version: str, inputs: Mapping[str, JsonValue], parsed: ParsedInput
+        self,
+        spec: ModelSpec,
+        version: str,
+        inputs: Mapping[str, JsonValue],
+        parsed: ParsedInput,
+        *,
+        source: Source = "api",
+        cancel_after: float | None = None,
+        deployment: str | None = None,
     ) -> Record:
-        """Create a prediction that starts now, with the fate the faults give it, and count it."""
+        """Create a prediction that starts now, with the fate the faults give it, and count it.
+
+        `source`, `cancel_after` and `deployment` go to `PredictionStore.create`.
+        """
         fate = self.injector.for_prediction()
         plan = Plan(
             starting=self.config.starting,
@@ -159,4 +186,13 @@ class Backend:
             never_finish=fate.never_finish,
         )
         self.stats.count_prediction()
-        return self.store.create(spec, version, inputs, parsed.prompt, plan)
+        return self.store.create(
+            spec,
+            version,
+            inputs,
+            parsed.prompt,
+            plan,
+            source=source,
+            cancel_after=cancel_after,
+            deployment=deployment,
+        )

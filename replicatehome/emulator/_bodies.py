@@ -21,7 +21,14 @@ from starlette.requests import Request
 if TYPE_CHECKING:
     from pydantic import JsonValue
 
-__all__ = ["MAX_BODY_BYTES", "MAX_DEPTH", "BodyError", "parse_json_object", "read_json_object"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_DEPTH",
+    "BodyError",
+    "parse_json_object",
+    "read_capped",
+    "read_json_object",
+]
 
 MAX_BODY_BYTES: Final = 1024 * 1024
 """The largest request body accepted, in bytes (1 MiB); larger ones are answered 413."""
@@ -32,7 +39,7 @@ MAX_DEPTH: Final = 64
 # Past the cap the body is still read, and dropped, up to this much: a client that sends a
 # little too much then finishes sending and reads its 413, where a server that stops reading
 # mid-body would leave it a connection reset. A client that sends far more is cut off.
-_DRAIN_BYTES: Final = 16 * MAX_BODY_BYTES
+_DRAIN_FACTOR: Final = 16
 
 # Python's default limit on converting between int and str: past it, an echo could not render.
 _MAX_INT_DIGITS: Final = 4300
@@ -81,21 +88,31 @@ async def read_json_object(request: Request) -> dict[str, JsonValue]:
         BodyError: 413 for a body over `MAX_BODY_BYTES`, 400 for anything `parse_json_object`
             refuses.
     """
+    return parse_json_object(await read_capped(request, MAX_BODY_BYTES))
+
+
+async def read_capped(request: Request, limit: int) -> bytes:
+    """Read `request`'s whole body, which must be at most `limit` bytes.
+
+    Raises:
+        BodyError: 413 for a longer body. Up to 16 times `limit` is read and dropped first, so
+            the client gets to read the answer; past that it is cut off.
+    """
     chunks: list[bytes] = []
     size = 0
     # Counted as it arrives, whatever Content-Length says: a chunked body declares none.
     async with aclosing(request.stream()) as stream:
         async for chunk in stream:
             size += len(chunk)
-            if size > _DRAIN_BYTES:
+            if size > _DRAIN_FACTOR * limit:
                 break
-            if size <= MAX_BODY_BYTES:
+            if size <= limit:
                 chunks.append(chunk)
             else:
                 chunks.clear()
-    if size > MAX_BODY_BYTES:
-        raise BodyError(413, f"Request body is larger than {MAX_BODY_BYTES} bytes.")
-    return parse_json_object(b"".join(chunks))
+    if size > limit:
+        raise BodyError(413, f"Request body is larger than {limit} bytes.")
+    return b"".join(chunks)
 
 
 def parse_json_object(data: bytes) -> dict[str, JsonValue]:

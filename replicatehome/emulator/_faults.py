@@ -13,14 +13,17 @@ from typing import Final, Literal, get_args
 
 __all__ = ["ROUTES", "FaultInjector", "Faults", "PredictionFate", "RequestFault", "RouteName"]
 
-RouteName = Literal["create", "poll", "cancel", "stream", "model", "file"]
+RouteName = Literal[
+    "create", "poll", "cancel", "stream", "model", "file", "list", "uploads", "account"
+]
 """The emulator's routes, as named in `Faults.routes` and in the request counters.
 
 One name covers a route of both protocols where they have one: ``"create"`` is
-``POST /api/prediction``, ``POST /v1/predictions`` and ``POST /v1/models/.../predictions``;
-``"poll"`` is ``GET /api/poll`` and ``GET /v1/predictions/{id}``; ``"file"`` serves both
-protocols' images. ``"cancel"``, ``"stream"`` and ``"model"`` (the model and version routes) are
-``/v1`` only.
+``POST /api/prediction`` and the three ``/v1`` create routes (by version, model and
+deployment); ``"poll"`` is ``GET /api/poll`` and ``GET /v1/predictions/{id}``; ``"file"`` serves
+both protocols' images. The others are ``/v1`` only: ``"cancel"``, ``"stream"``, ``"list"``
+(``GET /v1/predictions``), ``"model"`` (the model, version and deployment routes),
+``"uploads"`` (the ``/v1/files`` API) and ``"account"`` (``GET /v1/webhooks/default/secret``).
 """
 
 ROUTES: Final[frozenset[str]] = frozenset(get_args(RouteName))
@@ -57,7 +60,8 @@ class Faults:
             the ``/v1`` event stream).
         max_faults: Request-level faults to inject before behaving again (``None``: no limit).
         routes: Routes that request-level faults apply to (see `RouteName`): ``"create"``,
-            ``"poll"``, ``"cancel"``, ``"stream"``, ``"model"``, ``"file"``.
+            ``"poll"``, ``"cancel"``, ``"stream"``, ``"model"``, ``"file"``, ``"list"``,
+            ``"uploads"``, ``"account"``.
         seed: Seed of every random choice, so runs are reproducible.
     """
 

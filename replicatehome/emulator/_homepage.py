@@ -58,7 +58,7 @@ class HomepageRoutes:
             parsed = self._backend.parse_input(spec, inputs)
         except InputError as error:
             return json_error(422, f"Input {error.field!r} {error.problem}.")
-        record = self._backend.create(spec, version, inputs, parsed)
+        record = self._backend.create(spec, version, inputs, parsed, source="web")
         return self._prediction(request, record, status_code=201)
 
     async def _poll(self, request: Request) -> Response:

@@ -1,106 +1,132 @@
-"""The official API under ``/v1``: bearer auth, two ways to create, get, cancel, stream, models.
+"""The official API's predictions under ``/v1``: three ways to create, list, get, cancel, stream.
 
 Every route answers errors with RFC 7807 problem details, and asks for a token first. Predictions
 are the same ones the homepage protocol makes (one store, one state machine); only the ``urls``
-differ: ``get``, ``cancel``, ``web``, and ``stream`` for models that can stream.
+differ: ``get``, ``cancel``, ``web``, and ``stream`` for models that can stream. The prediction
+object follows the API reference: ``started_at`` and ``completed_at`` are left out until they
+have a value, ``source`` tells how it was created, ``deadline`` and ``deployment`` are there when
+they apply. Models, versions, deployments and the webhook secret are in ``_official_resources.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Final
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ..catalog import ModelSpec
+from ._auth import authenticated
 from ._backend import Backend, InputError
 from ._bodies import BodyError, read_json_object
+from ._cancel_after import parse_cancel_after
 from ._faults import RouteName
 from ._files import file_url
-from ._model_info import model_object, version_object
+from ._pagination import page_body, paginate, parse_cursor
 from ._responses import problem
 from ._routing import Endpoint, RouteSpec
 from ._sse import EventStream
-from ._state import Record, render
+from ._state import RUNNING, Record, advance, render
 from ._wait import hold, parse_prefer_wait
+from ._webhooks import WebhookError, parse_webhook
 
 if TYPE_CHECKING:
     from pydantic import JsonValue
 
-__all__ = ["OfficialRoutes"]
+__all__ = ["OfficialRoutes", "model_not_found", "prediction_object"]
 
-_NOT_PERMITTED = "(or perhaps you don't have permission to use it?)"
+NOT_PERMITTED: Final = "(or perhaps you don't have permission to use it?)"
+_MAX_DATE_LENGTH: Final = 64
+
+
+def prediction_object(
+    backend: Backend, record: Record, base: str, *, now: float | None = None
+) -> dict[str, JsonValue]:
+    """The ``/v1`` prediction object at clock reading `now` (default: now); `base` is the URL
+    the client used, without a trailing slash, for absolute links."""
+    here = f"{base}/v1/predictions/{record.id}"
+    urls = {"get": here, "cancel": f"{here}/cancel"}
+    if backend.streams(record.model):
+        urls["stream"] = f"{here}/stream"
+    urls["web"] = f"https://replicate.com/p/{record.id}"
+    body = render(backend.store, record, urls=urls, file_url=file_url(base), now=now)
+    for moment in ("started_at", "completed_at"):
+        if body[moment] is None:
+            del body[moment]
+    body["source"] = record.source
+    if record.deadline is not None:
+        body["deadline"] = backend.store.timestamp(record.deadline)
+    if record.deployment is not None:
+        body["deployment"] = record.deployment
+    return body
 
 
 class OfficialRoutes:
-    """The ``/v1`` routes. They only parse requests and pick status codes.
+    """The ``/v1`` prediction routes. They only parse requests and pick status codes.
 
-    - ``POST /v1/models/{owner}/{name}/predictions`` and ``POST /v1/predictions`` (by version):
-      create (201), holding the answer with ``Prefer: wait``;
+    - ``POST /v1/models/{owner}/{name}/predictions``, ``POST /v1/predictions`` (by version) and
+      ``POST /v1/deployments/{owner}/{name}/predictions``: create (201), holding the answer with
+      ``Prefer: wait``, canceling at a ``Cancel-After`` deadline, delivering webhooks;
+    - ``GET /v1/predictions``: the list, newest first, by cursor pages;
     - ``GET /v1/predictions/{id}``, ``POST /v1/predictions/{id}/cancel``;
-    - ``GET /v1/predictions/{id}/stream``: server-sent events, text models only;
-    - ``GET /v1/models/{owner}/{name}`` and ``.../versions/{id}``: model and version objects.
+    - ``GET /v1/predictions/{id}/stream``: server-sent events, text models only.
     """
 
     def __init__(self, backend: Backend) -> None:
-        """Serve `backend`'s models and predictions."""
+        """Serve `backend`'s predictions."""
         self._backend = backend
 
     def routes(self) -> list[RouteSpec]:
         """The routes, for the app to guard and mount."""
-        model = "/v1/models/{owner}/{name}"
         prediction = "/v1/predictions/{prediction_id}"
         routes: list[tuple[str, RouteName, Endpoint, str]] = [
-            (f"{model}/predictions", "create", self._create_by_model, "POST"),
+            ("/v1/models/{owner}/{name}/predictions", "create", self._create_by_model, "POST"),
             ("/v1/predictions", "create", self._create_by_version, "POST"),
+            (
+                "/v1/deployments/{owner}/{name}/predictions",
+                "create",
+                self._create_by_deployment,
+                "POST",
+            ),
+            ("/v1/predictions", "list", self._list, "GET"),
             (prediction, "poll", self._get, "GET"),
             (f"{prediction}/cancel", "cancel", self._cancel, "POST"),
             (f"{prediction}/stream", "stream", self._stream, "GET"),
-            (model, "model", self._model, "GET"),
-            (f"{model}/versions/{{version_id}}", "model", self._version, "GET"),
         ]
         return [
-            RouteSpec(path, name, self._authenticated(endpoint), method, "official")
+            RouteSpec(path, name, authenticated(self._backend, endpoint), method, "official")
             for path, name, endpoint, method in routes
         ]
-
-    # --- auth -----------------------------------------------------------------------------------
-
-    def _authenticated(self, endpoint: Endpoint) -> Endpoint:
-        """Wrap `endpoint` so that it runs only for a request with an accepted token."""
-
-        async def checked(request: Request) -> Response:
-            refusal = self._refusal(request)
-            return refusal if refusal is not None else await endpoint(request)
-
-        return checked
-
-    def _refusal(self, request: Request) -> Response | None:
-        """The 401 for a request without an accepted token, or ``None``. Tokens are never echoed."""
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.strip().partition(" ")
-        token = token.strip()
-        # "Token" is the scheme Replicate's API documented first, which older clients still send.
-        if scheme.lower() not in ("bearer", "token") or not token:
-            return _unauthenticated(request, "You did not pass an authentication token")
-        accepted = self._backend.config.api_tokens
-        if accepted is not None and token not in accepted:
-            return _unauthenticated(
-                request, "You did not pass a valid authentication token", title="Invalid token"
-            )
-        return None
 
     # --- creating -------------------------------------------------------------------------------
 
     async def _create_by_model(self, request: Request) -> Response:
-        spec = self._find_model(request)
+        owner, name = request.path_params["owner"], request.path_params["name"]
+        spec = self._backend.models.get(f"{owner}/{name}")
         if spec is None:
-            return _model_not_found(request, self._backend.models)
+            return model_not_found(request, self._backend.models)
         body = await _read_object(request)
         if isinstance(body, Response):
             return body
         return await self._create(request, spec, self._backend.version_of(spec), body)
+
+    async def _create_by_deployment(self, request: Request) -> Response:
+        deployment = f"{request.path_params['owner']}/{request.path_params['name']}"
+        spec = self._backend.deployments.get(deployment)
+        if spec is None:
+            return problem(
+                404,
+                "Deployment not found",
+                f"The requested deployment {deployment} does not exist {NOT_PERMITTED}.",
+                instance=request.url.path,
+            )
+        body = await _read_object(request)
+        if isinstance(body, Response):
+            return body
+        version = self._backend.version_of(spec)
+        return await self._create(request, spec, version, body, deployment=deployment)
 
     async def _create_by_version(self, request: Request) -> Response:
         body = await _read_object(request)
@@ -119,41 +145,95 @@ class OfficialRoutes:
             return problem(
                 422,
                 "Invalid version or not permitted",
-                f"The specified version does not exist {_NOT_PERMITTED}",
+                f"The specified version does not exist {NOT_PERMITTED}",
                 instance=request.url.path,
             )
         return await self._create(request, spec, version_id, body)
 
     async def _create(
-        self, request: Request, spec: ModelSpec, version: str, body: Mapping[str, JsonValue]
+        self,
+        request: Request,
+        spec: ModelSpec,
+        version: str,
+        body: Mapping[str, JsonValue],
+        *,
+        deployment: str | None = None,
     ) -> Response:
-        """Validate the input and the ``Prefer`` header, create, and hold if asked to."""
+        """Validate the input and the headers, create, and hold if asked to."""
         try:
             wait = parse_prefer_wait(request.headers.get("prefer"))
         except ValueError as error:
             return problem(400, "Invalid Prefer header", str(error), instance=request.url.path)
+        try:
+            cancel_after = parse_cancel_after(request.headers.get("cancel-after"))
+        except ValueError as error:
+            return problem(
+                422, "Invalid Cancel-After header", str(error), instance=request.url.path
+            )
         inputs = body.get("input")
         if not isinstance(inputs, dict):
             given = "null" if inputs is None else type(inputs).__name__
-            return _invalid_input(
-                request, "input", f"Invalid type. Expected: object, given: {given}"
-            )
+            return _invalid(request, "input", f"Invalid type. Expected: object, given: {given}")
         try:
             parsed = self._backend.parse_input(spec, inputs)
+            webhook = parse_webhook(body)
         except InputError as error:
-            return _invalid_input(request, error.field, f"{error.field} {error.problem}")
-        # Unknown fields ("stream", "webhook", ...) are accepted and ignored, as the real API
-        # does with what it does not need: every text prediction can be streamed.
-        record = self._backend.create(spec, version, inputs, parsed)
+            return _invalid(request, "input", f"{error.field} {error.problem}", error.field)
+        except WebhookError as error:
+            return _invalid(request, error.field, f"{error.field} {error.problem}")
+        # Other fields ("stream", ...) are accepted and ignored, as the real API does with what
+        # it does not need: every text prediction can be streamed.
+        record = self._backend.create(
+            spec, version, inputs, parsed, cancel_after=cancel_after, deployment=deployment
+        )
+        base = str(request.base_url).rstrip("/")
+        if webhook is not None:
+            backend = self._backend
+            self._backend.webhooks.watch(
+                record, webhook, lambda r, now: prediction_object(backend, r, base, now=now)
+            )
         if wait is None:
-            return self._prediction(request, record, status_code=201)
+            return JSONResponse(prediction_object(self._backend, record, base), status_code=201)
         await hold(self._backend, record.id, wait)
         record = self._backend.store.get(record.id) or record  # a cancel replaced it, maybe
-        response = self._prediction(request, record, status_code=201)
-        response.headers["Preference-Applied"] = "wait"
-        return response
+        # One that has not ended in time comes back as it was created, "starting", as the API
+        # reference says: clients then poll, rather than take partial output for the result.
+        finished = advance(record, self._backend.store.clock()).status not in RUNNING
+        at = None if finished else record.created
+        body_out = prediction_object(self._backend, record, base, now=at)
+        return JSONResponse(body_out, status_code=201, headers={"Preference-Applied": "wait"})
 
     # --- predictions ----------------------------------------------------------------------------
+
+    async def _list(self, request: Request) -> Response:
+        query = request.query_params
+        try:
+            cursor = parse_cursor(query.get("cursor"))
+            after = _moment(query.get("created_after"))
+            before = _moment(query.get("created_before"))
+        except ValueError as error:
+            return problem(400, "Bad request", str(error), instance=request.url.path)
+        source = query.get("source")
+        if source not in (None, "web"):
+            return problem(
+                400, "Bad request", "source can only be 'web'.", instance=request.url.path
+            )
+        store = self._backend.store
+
+        def wanted(record: Record) -> bool:
+            created = store.wall(record.created)
+            return (
+                (source is None or record.source == source)
+                and (after is None or created >= after)
+                and (before is None or created < before)
+            )
+
+        records = [record for record in store.newest_first() if wanted(record)]
+        page = paginate(records, lambda record: record.seq, cursor)
+        base = str(request.base_url).rstrip("/")
+        return JSONResponse(
+            page_body(request.url, page, lambda r: prediction_object(self._backend, r, base))
+        )
 
     async def _get(self, request: Request) -> Response:
         record = self._backend.poll(request.path_params["prediction_id"])
@@ -181,45 +261,26 @@ class OfficialRoutes:
             )
         return EventStream(self._backend, record.id)
 
-    def _prediction(self, request: Request, record: Record, *, status_code: int = 200) -> Response:
+    def _prediction(self, request: Request, record: Record) -> Response:
         # Absolute URLs from the request's own base, so they work on whatever host and port
         # the client used.
         base = str(request.base_url).rstrip("/")
-        here = f"{base}/v1/predictions/{record.id}"
-        urls = {"get": here, "cancel": f"{here}/cancel"}
-        if self._backend.streams(record.model):
-            urls["stream"] = f"{here}/stream"
-        urls["web"] = f"https://replicate.com/p/{record.id}"
-        body = render(self._backend.store, record, urls=urls, file_url=file_url(base))
-        return JSONResponse(body, status_code=status_code)
+        return JSONResponse(prediction_object(self._backend, record, base))
 
-    # --- models ---------------------------------------------------------------------------------
 
-    def _find_model(self, request: Request) -> ModelSpec | None:
-        owner, name = request.path_params["owner"], request.path_params["name"]
-        return self._backend.models.get(f"{owner}/{name}")
-
-    async def _model(self, request: Request) -> Response:
-        spec = self._find_model(request)
-        if spec is None:
-            return _model_not_found(request, self._backend.models)
-        version_id = self._backend.version_of(spec)
-        return JSONResponse(model_object(spec, version_id, self._backend.config.image_count))
-
-    async def _version(self, request: Request) -> Response:
-        spec = self._find_model(request)
-        if spec is None:
-            return _model_not_found(request, self._backend.models)
-        version_id = self._backend.version_of(spec)
-        if request.path_params["version_id"] != version_id:
-            return problem(
-                404,
-                "Version not found",
-                f"Model {spec.name} has no version {request.path_params['version_id']!r} "
-                f"{_NOT_PERMITTED}",
-                instance=request.url.path,
-            )
-        return JSONResponse(version_object(spec, version_id, self._backend.config.image_count))
+def _moment(text: str | None) -> float | None:
+    """An ISO 8601 date-time query parameter as Unix time (UTC when it names no zone)."""
+    if text is None:
+        return None
+    try:
+        if len(text) > _MAX_DATE_LENGTH:
+            raise ValueError
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text[:_MAX_DATE_LENGTH]!r} is not an ISO 8601 date-time.") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
 
 
 async def _read_object(request: Request) -> dict[str, JsonValue] | Response:
@@ -230,29 +291,29 @@ async def _read_object(request: Request) -> dict[str, JsonValue] | Response:
         return problem(error.status_code, error.title, error.detail, instance=request.url.path)
 
 
-def _unauthenticated(request: Request, detail: str, *, title: str = "Unauthenticated") -> Response:
-    return problem(
-        401, title, detail, instance=request.url.path, headers={"WWW-Authenticate": "Bearer"}
-    )
-
-
-def _invalid_input(request: Request, field: str, description: str) -> Response:
+def _invalid(request: Request, where: str, description: str, field: str | None = None) -> Response:
+    """A 422 for a body field (`where`: ``input``, ``webhook``...), and the `field` inside it."""
     # The real API lists the fields machine-readably too, in "invalid_fields".
     return problem(
         422,
         "Input validation failed",
-        f"- input: {description}",
+        f"- {where}: {description}",
         instance=request.url.path,
-        extra={"invalid_fields": [{"type": "invalid", "field": field, "description": description}]},
+        extra={
+            "invalid_fields": [
+                {"type": "invalid", "field": field or where, "description": description}
+            ]
+        },
     )
 
 
-def _model_not_found(request: Request, known: Iterable[str]) -> Response:
+def model_not_found(request: Request, known: Iterable[str]) -> Response:
+    """The 404 for a ``/v1/models/{owner}/{name}...`` route of a model the emulator lacks."""
     owner, name = request.path_params["owner"], request.path_params["name"]
     return problem(
         404,
         "Model not found",
-        f"The requested model {owner}/{name} does not exist {_NOT_PERMITTED}. "
+        f"The requested model {owner}/{name} does not exist {NOT_PERMITTED}. "
         f"Available models: {', '.join(known)}.",
         instance=request.url.path,
     )

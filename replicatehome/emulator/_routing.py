@@ -21,7 +21,7 @@ from ._bodies import MAX_BODY_BYTES
 from ._faults import RouteName
 from ._responses import JSON_MEDIA_TYPES, Protocol, fault_response
 
-__all__ = ["Endpoint", "RouteSpec", "guarded_route"]
+__all__ = ["Endpoint", "RouteSpec", "guarded_routes"]
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 """A Starlette endpoint."""
@@ -52,8 +52,33 @@ async def _drain(request: Request) -> None:
                 break
 
 
-def guarded_route(backend: Backend, spec: RouteSpec) -> Route:
-    """Make a Starlette route of `spec`, behind the counters and faults of its route name."""
+def guarded_routes(backend: Backend, specs: list[RouteSpec]) -> list[Route]:
+    """Make Starlette routes of `specs`, each behind the counters and faults of its name.
+
+    Specs of one path share a route that dispatches on the method, so that a method none of
+    them takes gets a 405 whose ``Allow`` lists all of theirs.
+    """
+    by_path: dict[str, dict[str, Endpoint]] = {}
+    names: dict[str, str] = {}
+    for spec in specs:
+        by_path.setdefault(spec.path, {})[spec.method] = _guarded(backend, spec)
+        names.setdefault(spec.path, f"{spec.protocol}.{spec.name}")
+    routes: list[Route] = []
+    for path, endpoints in by_path.items():
+        if "GET" in endpoints:
+            endpoints.setdefault("HEAD", endpoints["GET"])
+
+        async def dispatch(
+            request: Request, endpoints: dict[str, Endpoint] = endpoints
+        ) -> Response:
+            return await endpoints[request.method](request)
+
+        routes.append(Route(path, dispatch, methods=list(endpoints), name=names[path]))
+    return routes
+
+
+def _guarded(backend: Backend, spec: RouteSpec) -> Endpoint:
+    """`spec`'s endpoint behind the counters and faults of its route name."""
     name = spec.name
 
     async def guarded(request: Request) -> Response:
@@ -82,4 +107,4 @@ def guarded_route(backend: Backend, spec: RouteSpec) -> Route:
             response.headers["content-type"] = "text/plain; charset=utf-8"
         return response
 
-    return Route(spec.path, guarded, methods=[spec.method], name=f"{spec.protocol}.{name}")
+    return guarded

@@ -2,7 +2,8 @@
 
 Every event has an ``id:`` line, numbered from 1:
 
-- ``logs``, once, when processing starts: ``Starting prediction``;
+- ``logs``, one per log line, the same lines the prediction's ``logs`` shows when polled:
+  ``Starting prediction`` when processing starts, and a failed prediction's error;
 - ``output``, one per token; line breaks in a token split its data into several ``data:`` lines;
 - ``error`` with ``{"detail": "<error>"}``, for a failed prediction, just before its ``done``;
 - ``done`` with ``{}``, ``{"reason": "error"}`` or ``{"reason": "canceled"}``, last.
@@ -25,7 +26,7 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from ._backend import TICK, Backend
-from ._state import RUNNING, Snapshot, advance, next_change
+from ._state import RUNNING, Snapshot, advance, log_lines, next_change
 
 __all__ = ["KEEP_ALIVE", "EventStream", "follow", "format_event"]
 
@@ -78,7 +79,7 @@ async def follow(
         last_id += 1
         return format_event(name, last_id, data)
 
-    sent, announced = 0, False
+    sent, logged = 0, 0
     last_sent = time.monotonic()
     while not backend.draining:
         record = store.get(prediction_id)
@@ -87,9 +88,10 @@ async def follow(
         now = store.clock()
         snap = advance(record, now)
         chunks = b""
-        if snap.started is not None and not announced:
-            chunks += event("logs", "Starting prediction")
-            announced = True
+        lines = log_lines(snap)
+        for line in lines[logged:]:
+            chunks += event("logs", line)
+        logged = len(lines)
         tokens = snap.output or ()
         for token in tokens[sent:]:
             chunks += event("output", token)

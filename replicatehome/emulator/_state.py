@@ -7,7 +7,8 @@ A prediction's state is a pure function of the time elapsed since it was created
     succeeded with the whole output, or failed halfway through processing when the plan says so.
 
 A cancel is the only event that changes a prediction after it is created: it records the clock
-reading, and from then on the prediction is ``canceled`` with the output it had at that moment.
+reading, and from then on the prediction is ``canceled`` with the output it had at that moment. A
+deadline (``Cancel-After``) is a cancel fixed in advance: still running then, it is ``canceled``.
 
 Time comes from an injectable clock, so tests step through the states without sleeping. The
 prediction object (docs/protocol.md §3) is rendered here too, shared by every protocol's
@@ -40,12 +41,14 @@ __all__ = [
     "PredictionStore",
     "Record",
     "Snapshot",
+    "Source",
     "Status",
     "advance",
     "emulated_text",
     "emulated_tokens",
     "finish_time",
     "image_name",
+    "log_lines",
     "next_change",
     "render",
 ]
@@ -58,6 +61,12 @@ Status = Literal["starting", "processing", "succeeded", "failed", "canceled"]
 
 RUNNING: Final[frozenset[Status]] = frozenset({"starting", "processing"})
 """The statuses that are not terminal."""
+
+Source = Literal["web", "api"]
+"""How a prediction was created: ``web`` by the homepage protocol, ``api`` by ``/v1``."""
+
+STARTING_LOG: Final = "Starting prediction"
+"""The log line a prediction prints when it starts processing."""
 
 MAX_PROMPT_WORDS: Final = 24
 """Longer prompts are cut short in the output, to keep the token count moderate."""
@@ -111,7 +120,8 @@ class Plan:
 class Record:
     """One prediction: who asked for what, when, its plan, and when it was canceled, if it was.
 
-    `canceled` is a clock reading, or ``None``. A record never changes: canceling stores a new one.
+    `canceled` and `deadline` are clock readings, or ``None``. `seq` numbers the predictions of a
+    store in creation order, for cursors. A record never changes: canceling stores a new one.
     """
 
     id: str
@@ -122,6 +132,10 @@ class Record:
     created: float
     plan: Plan
     canceled: float | None = None
+    seq: int = 0
+    source: Source = "api"
+    deadline: float | None = None
+    deployment: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,12 +154,26 @@ class Snapshot:
 
 def advance(record: Record, now: float) -> Snapshot:
     """Compute `record`'s state at clock reading `now`."""
-    if record.canceled is not None and now >= record.canceled:
-        at_cancel = _planned(record, record.canceled)
+    cancel = _cancel_time(record)
+    if cancel is not None and now >= cancel:
+        at_cancel = _planned(record, cancel)
         if at_cancel.status in RUNNING:
-            return Snapshot("canceled", at_cancel.output, None, at_cancel.started, record.canceled)
+            return Snapshot("canceled", at_cancel.output, None, at_cancel.started, cancel)
         return at_cancel  # it had finished already: the cancel changed nothing
     return _planned(record, now)
+
+
+def _cancel_time(record: Record) -> float | None:
+    """When `record` is canceled, by a request or by its deadline, whichever comes first."""
+    times = [t for t in (record.canceled, record.deadline) if t is not None]
+    return min(times) if times else None
+
+
+def log_lines(snap: Snapshot) -> tuple[str, ...]:
+    """The lines a prediction has logged by `snap`: polls and event streams show the same ones."""
+    if snap.started is None:
+        return ()
+    return (STARTING_LOG,) if snap.error is None else (STARTING_LOG, snap.error)
 
 
 def _planned(record: Record, now: float) -> Snapshot:
@@ -267,21 +295,42 @@ class PredictionStore:
         input: Mapping[str, JsonValue],
         prompt: str,
         plan: Plan,
+        *,
+        source: Source = "api",
+        cancel_after: float | None = None,
+        deployment: str | None = None,
     ) -> Record:
         """Create and keep a new prediction that starts now. `prompt` is ``input["prompt"]``.
 
+        `cancel_after` is seconds from now after which a prediction still running is canceled.
         Expired predictions are dropped first, then the oldest ones if the store is full: each
         prediction is dropped once, so this costs O(1), amortised.
         """
         with self._lock:
             now = self.clock()
             dropped = self._prune(now)
-            digest = hashlib.sha256(f"prediction:{self._created}".encode()).digest()
+            seq = self._created
+            digest = hashlib.sha256(f"prediction:{seq}".encode()).digest()
             self._created += 1
             prediction_id = base64.b32encode(digest).decode()[:26].lower()
-            record = Record(prediction_id, model, version, input, prompt, now, plan)
+            deadline = None if cancel_after is None else now + cancel_after
+            record = Record(
+                prediction_id,
+                model,
+                version,
+                input,
+                prompt,
+                now,
+                plan,
+                seq=seq,
+                source=source,
+                deadline=deadline,
+                deployment=deployment,
+            )
             self._records[prediction_id] = record
-            if not plan.never_finish:
+            # One that would never end does end at its deadline. It may then hold up the pruning
+            # of those behind it in the queue until it expires: `get` still drops them on sight.
+            if not plan.never_finish or deadline is not None:
                 self._ending[prediction_id] = None
         self._report(dropped)
         return record
@@ -308,6 +357,12 @@ class PredictionStore:
                 self._ending[prediction_id] = None
         self._report(dropped)
         return record
+
+    def newest_first(self) -> list[Record]:
+        """Every live prediction, the newest first: a copy, for listing."""
+        with self._lock:
+            now = self.clock()
+            return [r for r in reversed(self._records.values()) if not self._expired(r, now)]
 
     @property
     def count(self) -> int:
@@ -355,9 +410,13 @@ class PredictionStore:
             for prediction_id in dropped:
                 self._on_drop(prediction_id)
 
+    def wall(self, reading: float) -> float:
+        """The Unix time of a clock reading."""
+        return self._wall_epoch + reading - self._origin
+
     def timestamp(self, reading: float) -> str:
         """Format a clock reading as Replicate does: ``2026-01-01T00:00:00.000000Z``."""
-        moment = datetime.fromtimestamp(self._wall_epoch + reading - self._origin, tz=UTC)
+        moment = datetime.fromtimestamp(self.wall(reading), tz=UTC)
         return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -367,6 +426,7 @@ def render(
     *,
     urls: Mapping[str, str],
     file_url: Callable[[str, str], str],
+    now: float | None = None,
 ) -> dict[str, JsonValue]:
     """The prediction object (docs/protocol.md §3) as it stands now, ready to send as JSON.
 
@@ -375,8 +435,9 @@ def render(
         record: The prediction.
         urls: The ``urls`` object; each protocol links to its own routes.
         file_url: Builds an image's absolute URL from a prediction id and file name.
+        now: The clock reading to render it at (default: the store's clock now).
     """
-    snap = advance(record, store.clock())
+    snap = advance(record, store.clock() if now is None else now)
     output: JsonValue = None
     if snap.output is not None:
         if record.plan.images:
@@ -394,7 +455,7 @@ def render(
         "model": record.model.name,
         "version": record.version,
         "input": dict(record.input),
-        "logs": "" if snap.error is None else f"{snap.error}\n",
+        "logs": "".join(f"{line}\n" for line in log_lines(snap)),
         "output": output,
         "error": snap.error,
         "status": snap.status,

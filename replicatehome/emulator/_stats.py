@@ -20,6 +20,7 @@ class EmulatorStats:
         self._requests: Counter[str] = Counter()
         self._polls: Counter[str] = Counter()
         self._faults: Counter[str] = Counter()
+        self._webhooks: Counter[str] = Counter()
         self._predictions = 0
 
     @property
@@ -51,6 +52,13 @@ class EmulatorStats:
             return dict(self._faults)
 
     @property
+    def webhooks(self) -> dict[str, int]:
+        """Webhook deliveries per outcome: ``delivered``, ``retried`` (each retry), ``failed``
+        (after the last retry) and ``dropped`` (never followed: too many at once)."""
+        with self._lock:
+            return dict(self._webhooks)
+
+    @property
     def predictions(self) -> int:
         """Predictions created."""
         with self._lock:
@@ -76,6 +84,11 @@ class EmulatorStats:
         with self._lock:
             self._faults[kind] += 1
 
+    def count_webhook(self, outcome: str) -> None:
+        """Count one webhook delivery `outcome`."""
+        with self._lock:
+            self._webhooks[outcome] += 1
+
     def count_prediction(self) -> None:
         """Count one created prediction."""
         with self._lock:
@@ -87,4 +100,5 @@ class EmulatorStats:
             self._requests.clear()
             self._polls.clear()
             self._faults.clear()
+            self._webhooks.clear()
             self._predictions = 0
