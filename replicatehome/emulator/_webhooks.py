@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
-import hmac
 import json
 import logging
 import time
@@ -32,6 +30,7 @@ from typing import TYPE_CHECKING, Final, Literal, get_args
 
 import httpx
 
+from .._signing import signature, signing_key
 from ._state import RUNNING, Clock, PredictionStore, Record, advance, log_lines, next_change
 from ._stats import EmulatorStats
 
@@ -128,12 +127,9 @@ def _deliverable(url: str) -> bool:
 def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     """The ``webhook-signature`` header of a delivery: ``v1,`` and a base64 HMAC-SHA256.
 
-    The key is the base64-decoded part of `secret` after ``whsec_``; the signed content is
-    ``"{message_id}.{timestamp}.{body}"``.
+    Signed as the SDK's `replicatehome.webhooks.verify` checks it: one scheme, one module.
     """
-    key = base64.b64decode(secret.removeprefix("whsec_"))
-    content = f"{message_id}.{timestamp}.".encode() + body
-    digest = hmac.new(key, content, hashlib.sha256).digest()
+    digest = signature(signing_key(secret), message_id, str(timestamp), body)
     return "v1," + base64.b64encode(digest).decode()
 
 

@@ -1,0 +1,111 @@
+"""The SDK's official-API features end to end against the emulator, through both clients.
+
+Each side is tested on its own elsewhere (respx for the SDK, raw httpx for the emulator); here
+they meet, so that a difference in how each reads the API shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from replicatehome import AsyncClient, Client, TextResult
+from replicatehome.emulator import Emulator
+from replicatehome.webhooks import verify
+
+from .helpers import AnyClient, Mode, call, close, handle
+from .test_emulator_webhooks import SECRET, Receiver, receiver
+
+__all__ = ["receiver"]  # the fixture, used by name
+
+TOKEN = "r8_emulated_token"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Emulator]:
+    with Emulator(duration=0.2, starting=0.02, webhook_secret=SECRET) as emu:
+        yield emu
+
+
+@pytest.fixture
+async def official(mode: Mode, server: Emulator) -> AsyncIterator[AnyClient]:
+    cls = Client if mode == "sync" else AsyncClient
+    client = cls(base_url=server.url, api_token=TOKEN, poll_interval=0.02)
+    yield client
+    await close(client)
+
+
+async def listed(client: AnyClient, count: int) -> list[str]:
+    listing = client.predictions.list()
+    ids: list[str] = []
+    if isinstance(listing, AsyncIterator):
+        async for p in listing:
+            ids.append(p.id)
+            if len(ids) == count:
+                break
+    else:
+        for item in listing:
+            ids.append(item.id)
+            if len(ids) == count:
+                break
+    return ids
+
+
+async def test_listing_gives_the_newest_first(official: AnyClient) -> None:
+    made = [
+        (await handle(official.predictions.create("gemma-2b", input={"prompt": f"n{n}"}))).id
+        for n in range(3)
+    ]
+
+    assert await listed(official, 3) == made[::-1]
+
+
+async def test_a_path_in_an_input_is_uploaded_and_sent_as_its_url(
+    official: AnyClient, server: Emulator, tmp_path: Path
+) -> None:
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 32)
+
+    p = await handle(official.predictions.create("sd-3", input={"prompt": "a fox", "image": photo}))
+
+    sent = (p.input or {})["image"]
+    assert isinstance(sent, str)
+    assert sent.startswith(f"{server.url}/v1/files/")
+    assert server.stats.requests.get("uploads", 0) >= 1
+
+
+async def test_a_deployment_of_a_catalog_model_gives_that_models_result(
+    official: AnyClient,
+) -> None:
+    p = await handle(
+        official.predictions.create(
+            deployment="google-deepmind/gemma-2b-it", input={"prompt": "hello"}
+        )
+    )
+    result = await call(p.wait())
+
+    # The deployment's prediction names the model it runs, and the catalog knows that one.
+    assert isinstance(result, TextResult)
+    assert result.text.startswith("This is emulated output")
+
+
+async def test_webhook_deliveries_verify_with_the_secret_the_client_reads(
+    official: AnyClient, receiver: Receiver
+) -> None:
+    secret = await call(official.webhooks.default_secret())
+    assert secret == SECRET
+
+    p = await handle(
+        official.predictions.create(
+            "gemma-2b",
+            input={"prompt": "hook"},
+            webhook=receiver.url,
+            webhook_events_filter=["completed"],
+        )
+    )
+    (delivery,) = receiver.wait_for(lambda got: len(got) >= 1)
+
+    prediction = verify(delivery.body, delivery.headers, secret)
+    assert (prediction.id, prediction.status) == (p.id, "succeeded")
