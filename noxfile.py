@@ -11,6 +11,13 @@ from __future__ import annotations
 import nox
 
 nox.options.default_venv_backend = "uv"
+
+COVERAGE = (
+    "--cov=replicatehome",
+    "--cov-report=term-missing:skip-covered",
+    "--cov-fail-under=90",
+)
+"""The coverage gate: here and in .ci/run, not in pytest's addopts, so one file runs alone."""
 nox.options.sessions = ["tests", "lint", "typecheck"]
 
 
@@ -26,9 +33,9 @@ def _sync(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Run the test suite with coverage."""
+    """Run the test suite with coverage, and fail under 90 %."""
     _sync(session)
-    session.run("pytest", *session.posargs)
+    session.run("pytest", *COVERAGE, *session.posargs)
 
 
 @nox.session

@@ -22,6 +22,7 @@ CLIENT_OPTIONS = frozenset(
         "base_url",
         "timeout",
         "max_retries",
+        "retry_backoff",
         "wait_timeout",
         "poll_interval",
         "headers",

@@ -374,6 +374,9 @@ _OPTIONS_DOC = """
         timeout: per-request HTTP timeout, in seconds or as an `httpx.Timeout`
             (default: 30 s, 5 s to connect).
         max_retries: retries of each request on transient failures (default 2).
+        retry_backoff: the first retry's back-off in seconds (default 0.5); it doubles at each
+            retry, up to 8 s, plus jitter, unless the server's ``Retry-After`` asks for longer.
+            Tests against a local server can make it tiny.
         wait_timeout: the overall deadline for waiting on a prediction (default 300 s).
         poll_interval: the longest gap between polls (default 1 s); a wait polls every 0.5 s
             (at most `poll_interval`) for its first 20 polls, then every `poll_interval`.
@@ -506,6 +509,7 @@ class Client(_ClientBase[SyncDriver]):
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int = 2,
+        retry_backoff: float = 0.5,
         wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
         poll_interval: float = 1.0,
         headers: Mapping[str, str] | None = None,
@@ -524,6 +528,7 @@ class Client(_ClientBase[SyncDriver]):
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
+            retry_backoff=retry_backoff,
             wait_timeout=wait_timeout,
             poll_interval=poll_interval,
             headers=headers,
@@ -696,6 +701,7 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int = 2,
+        retry_backoff: float = 0.5,
         wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
         poll_interval: float = 1.0,
         headers: Mapping[str, str] | None = None,
@@ -714,6 +720,7 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
+            retry_backoff=retry_backoff,
             wait_timeout=wait_timeout,
             poll_interval=poll_interval,
             headers=headers,

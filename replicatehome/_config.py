@@ -60,6 +60,7 @@ class ClientOptions(TypedDict):
     base_url: str | None
     timeout: float | httpx.Timeout | None
     max_retries: int
+    retry_backoff: float
     wait_timeout: float
     poll_interval: float
     headers: Mapping[str, str] | None
@@ -79,6 +80,7 @@ def configure(
     timeout: float | httpx.Timeout | None,
     max_retries: int,
     wait_timeout: float,
+    retry_backoff: float = 0.5,
     poll_interval: float,
     headers: Mapping[str, str] | None,
     http_client: httpx.Client | httpx.AsyncClient | None,
@@ -97,6 +99,8 @@ def configure(
     """
     if max_retries < 0:
         raise ValueError(f"max_retries must be 0 or more, not {max_retries}")
+    if not 0 < retry_backoff < float("inf"):
+        raise ValueError(f"retry_backoff must be a positive number of seconds, not {retry_backoff}")
     if wait_timeout <= 0 or poll_interval <= 0:
         raise ValueError("wait_timeout and poll_interval must be positive numbers of seconds")
     limits = Limits(max_response_bytes, max_event_bytes, max_download_bytes)
@@ -138,7 +142,7 @@ def configure(
     logger.info("Using the %s backend at %s", backend, base_url)
     lifecycle = Lifecycle(
         protocol,
-        RetryPolicy(max_retries=max_retries, poll_interval=poll_interval),
+        RetryPolicy(max_retries=max_retries, poll_interval=poll_interval, backoff=retry_backoff),
         _http_timeout(timeout, http_client),
         wait_timeout,
         limits,

@@ -56,9 +56,14 @@ async def collect(stream: Iterator[str] | AsyncIterator[str]) -> list[str]:
 
 
 def make_client(mode: Mode, **options: object) -> AnyClient:
-    """A client of the given mode, polling fast, talking to `BASE_URL` unless told otherwise."""
+    """A client of the given mode, polling fast, talking to `BASE_URL` unless told otherwise.
+
+    Its back-off is 1 ms (the supported ``retry_backoff`` option): the servers here are local,
+    and the real schedule's values are proven by the fake-clock tests of `RetryPolicy`.
+    """
     options.setdefault("base_url", BASE_URL)
     options.setdefault("poll_interval", 0.05)
+    options.setdefault("retry_backoff", 0.001)
     cls: type[AnyClient] = Client if mode == "sync" else AsyncClient
     return cls(**options)  # type: ignore[arg-type]
 

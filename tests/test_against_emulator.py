@@ -152,13 +152,17 @@ async def test_failures_seen_while_streaming_raise_too(live: AnyClient, emu: Emu
         [chunk async for chunk in chunks(live.stream_text("hi"))]
 
 
-async def test_throttling_is_survived_with_retry_after(live: AnyClient, emu: Emulator) -> None:
-    emu.faults = Faults(rate_limit_rate=1.0, retry_after=0.05, max_faults=2)
+async def test_throttling_is_survived_with_retry_after(
+    live: AnyClient, emu: Emulator, sleeps: list[float]
+) -> None:
+    # The client's own back-off is 1 ms: only the server's hint can make it wait 0.3 s.
+    emu.faults = Faults(rate_limit_rate=1.0, retry_after=0.3, max_faults=2)
 
     result = await call(live.generate_text("hi"))
 
     assert result.text == emulated_text(GEMMA, "hi")
     assert emu.stats.faults == 2
+    assert sleeps[:2] == [0.3, 0.3]
 
 
 async def test_throttling_that_never_stops_raises_rate_limit_error(
