@@ -64,8 +64,8 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[Emulator]:
-    """One emulator for the session; text takes 0.3 s, long enough to stream in several chunks."""
-    with Emulator(duration=0.3, starting=0.05) as emu:
+    """One emulator for the session; predictions take 0.1 s, or ``seconds`` from their input."""
+    with Emulator(duration=0.1, starting=0.02, duration_from_input="seconds") as emu:
         yield emu
 
 
