@@ -1,6 +1,7 @@
-"""Developer sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s typecheck``.
+"""Developer sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s typecheck``, ``nox -s docs``.
 
-Each session installs the locked dev dependencies with uv, so it runs what CI runs. One more,
+Each session installs the locked dev dependencies with uv (``docs``, the docs group), so it runs
+what CI runs. One more,
 ``nox -s compat``, is not run by default: it adds gpt4free to test `replicatehome.compat.g4f`.
 Nor is ``nox -s peer_v2``, which runs Replicate's new SDK (replicate 2.x) against the emulator.
 Nor are ``nox -s bench`` and ``nox -s soak`` (ten minutes of faults; ``-- --short`` for 30 s).
@@ -18,14 +19,16 @@ COVERAGE = (
     "--cov-fail-under=90",
 )
 """The coverage gate: here and in .ci/run, not in pytest's addopts, so one file runs alone."""
-nox.options.sessions = ["tests", "lint", "typecheck"]
+
+nox.options.sessions = ["tests", "lint", "typecheck", "docs"]
 
 
-def _sync(session: nox.Session) -> None:
+def _sync(session: nox.Session, *options: str) -> None:
     session.run_install(
         "uv",
         "sync",
         "--locked",
+        *options,
         env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
         external=True,
     )
@@ -51,6 +54,21 @@ def typecheck(session: nox.Session) -> None:
     """Type-check the package and tests with mypy --strict."""
     _sync(session)
     session.run("mypy")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site into ``site/``, strictly: a warning fails the build.
+
+    A broken link or anchor, a page left out of the nav and an API reference entry or
+    cross-reference that does not resolve are warnings (mkdocs.yml). The venv has the docs group
+    and the package with its emulator extra, not the dev tools. ``nox -s docs -- --dirty`` and
+    other ``mkdocs build`` options pass through.
+    """
+    _sync(session, "--no-default-groups", "--group", "docs", "--extra", "emulator")
+    # Material prints a notice of its end of life (2027) on every build; it is not a warning.
+    session.env["NO_MKDOCS_2_WARNING"] = "1"
+    session.run("mkdocs", "build", "--strict", *session.posargs)
 
 
 @nox.session

@@ -1,8 +1,9 @@
 """replicatehome: a typed SDK, sync and async, for the models behind Replicate's home page.
 
->>> from replicatehome import Client
->>> with Client() as client:
-...     print(client.generate_text("Write a haiku").text)
+Examples:
+    >>> from replicatehome import Client
+    >>> with Client() as client:
+    ...     print(client.generate_text("Write a haiku").text)
 """
 
 # Names load on first use (PEP 562), so `import replicatehome` costs almost nothing: httpx,

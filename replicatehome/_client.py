@@ -495,8 +495,9 @@ class _ClientBase(Generic[D]):
 class Client(_ClientBase[SyncDriver]):
     """The synchronous client. Safe to share between threads.
 
-    >>> with Client() as client:
-    ...     print(client.generate_text("Write a haiku").text)
+    Examples:
+        >>> with Client() as client:
+        ...     print(client.generate_text("Write a haiku").text)
     """
 
     __doc__ = (__doc__ or "") + _OPTIONS_DOC
@@ -687,8 +688,9 @@ class Client(_ClientBase[SyncDriver]):
 class AsyncClient(_ClientBase["AsyncDriver"]):
     """The asyncio client. Share one per event loop.
 
-    >>> async with AsyncClient() as client:
-    ...     image = await client.generate_image("A dog in space")
+    Examples:
+        >>> async with AsyncClient() as client:
+        ...     image = await client.generate_image("A dog in space")
     """
 
     __doc__ = (__doc__ or "") + _OPTIONS_DOC

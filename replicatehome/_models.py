@@ -63,16 +63,22 @@ class PredictionUrls(_Lenient):
     """Links the server gives for a prediction."""
 
     get: str | None = None
+    """The prediction's own URL, to read it again."""
     cancel: str | None = None
+    """Where to ``POST`` to cancel it (official API)."""
     stream: str | None = None
+    """Its Server-Sent Events, while it runs (official API, models that stream)."""
     web: str | None = None
+    """Its page on the web."""
 
 
 class PredictionMetrics(_Lenient):
     """Timings the server reports, in seconds."""
 
     predict_time: float | None = None
+    """How long the model ran."""
     total_time: float | None = None
+    """From creation to the end, queueing included."""
 
 
 class PredictionSnapshot(_Lenient):
@@ -84,19 +90,33 @@ class PredictionSnapshot(_Lenient):
     """
 
     id: Annotated[str, StringConstraints(pattern=PREDICTION_ID_PATTERN)]
+    """The prediction's id."""
     status: PredictionStatus = PredictionStatus.STARTING
+    """Where it is in its life; ``succeeded``, ``failed`` and ``canceled`` are final."""
     model: str | None = None
+    """The model's ``owner/name``."""
     version: str | None = None
+    """The version that runs."""
     input: dict[str, JsonValue] | None = None
+    """The input, as the server took it."""
     output: JsonValue = None
+    """The output so far: a list of tokens for a text model, of URLs for an image model."""
     error: str | None = None
+    """Why it failed, as text (an error object is kept as its JSON)."""
     logs: str | None = None
+    """What the model printed on its console."""
     created_at: datetime | None = None
+    """When it was created."""
     started_at: datetime | None = None
+    """When the model started running it."""
     completed_at: datetime | None = None
+    """When it ended."""
     urls: PredictionUrls | None = None
+    """Links to it."""
     metrics: PredictionMetrics | None = None
+    """Its timings, once it has ended."""
     data_removed: bool | None = None
+    """Whether the server has removed its input, output and logs (official API, after an hour)."""
 
     @field_validator("error", mode="before")
     @classmethod

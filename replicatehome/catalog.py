@@ -36,9 +36,13 @@ class ModelSpec:
     """
 
     name: str
+    """The model's full ``owner/name``."""
     version: str | None
+    """The version hash that runs; ``None`` to run the model's latest (official API)."""
     kind: Kind | None = None
+    """``"text"`` or ``"image"`` for catalog models; ``None`` for others."""
     alias: str | None = None
+    """The catalog's short name, such as ``gemma-2b``."""
 
     @property
     def owner(self) -> str:

@@ -14,7 +14,9 @@ class Message(TypedDict):
     """One chat message: ``{"role": "user", "content": "..."}``."""
 
     role: str
+    """Who speaks: ``"system"``, ``"user"`` or ``"assistant"``."""
     content: str
+    """What they say."""
 
 
 def build_prompt(

@@ -5,8 +5,9 @@ A delivery carries three headers: ``webhook-id``, ``webhook-timestamp`` (unix se
 ``"{id}.{timestamp}.{body}"``, keyed by the base64-decoded part of a ``whsec_...`` secret
 (``client.webhooks.default_secret()``).
 
->>> from replicatehome.webhooks import verify
->>> prediction = verify(body, request.headers, secret)  # doctest: +SKIP
+Examples:
+    >>> from replicatehome.webhooks import verify
+    >>> prediction = verify(body, request.headers, secret)  # doctest: +SKIP
 """
 
 from __future__ import annotations
