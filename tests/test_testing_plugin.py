@@ -7,6 +7,7 @@ imports runs in a fresh interpreter.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from textwrap import dedent
 
 # The emulator's server stack is imported here, once: an in-process run forgets the modules it
@@ -18,6 +19,8 @@ import replicatehome.emulator._app  # noqa: F401
 
 pytest_plugins = ["pytester"]
 
+DOCS = Path(__file__).parent.parent / "docs" / "testing.md"
+BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 # Hypothesis's plugin imports all of hypothesis at the end of every run: seconds, for nothing.
 ARGS = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-W", "error")
 
@@ -402,3 +405,15 @@ def test_the_plugin_is_inert_until_a_fixture_is_used(pytester: pytest.Pytester) 
     )
     result = pytester.runpytest_subprocess(*ARGS, timeout=60)
     result.assert_outcomes(passed=1)
+
+
+def test_the_docs_examples_pass_as_tests(pytester: pytest.Pytester) -> None:
+    # tests/test_docs.py runs these blocks too, but only calls the tests that take no fixtures.
+    blocks = BLOCK.findall(DOCS.read_text())
+    for number, code in enumerate(blocks, start=1):
+        pytester.makepyfile(**{f"test_testing_md_{number}": code})
+    tests = sum(len(re.findall(r"^(async )?def test_", code, re.M)) for code in blocks)
+    configure(pytester)
+    result = pytester.runpytest(*ARGS, "--strict-markers")
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    assert result.parseoutcomes()["passed"] >= tests > len(blocks) / 2
