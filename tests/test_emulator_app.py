@@ -421,6 +421,40 @@ async def test_counters_and_reset(
     assert app.stats.faults == app.stats.predictions == 0
 
 
+async def test_reset_forgets_predictions_files_counters_and_faults(clock: FakeClock) -> None:
+    configured = Faults(slow_seconds=0.001)
+    app = create_app(EmulatorConfig(starting=0.2, duration=1.0, faults=configured), clock=clock)
+    auth = {"Authorization": "Bearer r8_test"}
+    transport = httpx.ASGITransport(app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE, headers=auth) as client:
+        old = await create(client)
+        uploaded = await client.post("/v1/files", files={"content": ("a.txt", b"hi", "text/plain")})
+        file_id = uploaded.json()["id"]
+        await poll(client, old)
+        app.faults = Faults(failure_rate=1.0)
+
+        app.reset()
+
+        assert app.faults == configured
+        assert app.stats.requests == app.stats.polls == {}
+        assert app.stats.predictions == 0
+        assert (await client.get("/api/poll", params={"id": old})).status_code == 404
+        assert (await client.get(f"/v1/files/{file_id}")).status_code == 404
+        assert (await client.get("/v1/predictions")).json()["results"] == []
+        # Ids are not reused: a client still holding the old one cannot get the new prediction.
+        new = await create(client)
+        assert new != old
+        clock.now += 5
+        assert (await poll(client, new))["status"] == "succeeded"  # the failures went too
+
+
+def test_emulator_reset_resets_its_app() -> None:
+    emu = Emulator(duration=0.01)
+    emu.faults = Faults(never_finish=True)
+    emu.reset()  # not running: nothing to stop, the state is the app's
+    assert emu.faults == Faults()
+
+
 # --- bounded state ----------------------------------------------------------------------------
 
 AUTH = {"Authorization": "Bearer r8_test"}

@@ -116,6 +116,15 @@ class EmulatorApp:
     def faults(self, faults: Faults) -> None:
         self._backend.injector.faults = faults
 
+    def reset(self) -> None:
+        """Start afresh, from any thread: forget every prediction and uploaded file, zero the
+        counters and put back the faults of the configuration.
+
+        Prediction and file ids are not reused, so a client still holding an old id gets a 404.
+        Webhook deliveries already under way stop at their next look at their prediction.
+        """
+        self._backend.reset()
+
     @property
     def draining(self) -> bool:
         """Whether long requests should end now: event streams and ``Prefer: wait`` holds.

@@ -100,6 +100,13 @@ class Backend:
         else:
             self._draining.clear()
 
+    def reset(self) -> None:
+        """Forget every prediction and file, zero the counters, put back the configured faults."""
+        self.store.clear()
+        self.uploads.clear()
+        self.stats.reset()
+        self.injector.faults = self.config.faults
+
     @staticmethod
     def version_of(spec: ModelSpec) -> str:
         """The model's version id; one is made up from the name for a model configured without."""

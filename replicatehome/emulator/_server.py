@@ -110,6 +110,10 @@ class Emulator:
     def faults(self, faults: Faults) -> None:
         self.app.faults = faults
 
+    def reset(self) -> None:
+        """Start afresh without restarting: see `EmulatorApp.reset`. Running or not."""
+        self.app.reset()
+
     @property
     def url(self) -> str:
         """The base URL, like ``http://127.0.0.1:54321``. Raises `RuntimeError` if not running."""

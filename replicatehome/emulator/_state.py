@@ -358,6 +358,18 @@ class PredictionStore:
         self._report(dropped)
         return record
 
+    def clear(self) -> None:
+        """Forget every prediction, as if each had expired.
+
+        Ids go on from the counter: a follower of a forgotten prediction (a webhook delivery)
+        must not find a new one under its id.
+        """
+        with self._lock:
+            dropped = list(self._records)
+            self._records.clear()
+            self._ending.clear()
+        self._report(dropped)
+
     def newest_first(self) -> list[Record]:
         """Every live prediction, the newest first: a copy, for listing."""
         with self._lock:

@@ -102,6 +102,12 @@ class UploadStore:
             self._drop(file_id)
             return self.clock() < stored.created + FILE_TTL
 
+    def clear(self) -> None:
+        """Forget every file. Ids go on from the counter, as after deletes."""
+        with self._lock:
+            self._files.clear()
+            self._bytes = 0
+
     def newest_first(self) -> list[StoredFile]:
         """Every live file, the newest first: a copy, for listing."""
         with self._lock:
