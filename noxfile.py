@@ -85,8 +85,8 @@ def compat(session: nox.Session) -> None:
     )
     session.run(
         "pytest",
-        "tests/test_compat_g4f.py",
-        "tests/test_compat_g4f_installed.py",
+        "tests/integration/test_compat_g4f.py",
+        "tests/integration/test_compat_g4f_installed.py",
         "--no-cov",
         *session.posargs,
     )

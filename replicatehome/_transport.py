@@ -136,8 +136,7 @@ class _DeadlineBackend:
 
 def _wrap_backends(client: httpx.Client | httpx.AsyncClient, wrap: Callable[[Any], object]) -> None:
     # httpx offers no way to pass a network backend to its transports: put ours into each
-    # connection pool before it opens a connection. tests/test_transport.py and test_hostile
-    # fail if this stops working.
+    # connection pool before it opens a connection. tests/hostile/ fails if this stops working.
     for transport in (
         getattr(client, "_transport", None),
         *getattr(client, "_mounts", {}).values(),
@@ -249,5 +248,5 @@ def direct_transport(
     if http.is_closed:
         raise RuntimeError("Cannot send a request, as the client has been closed.")
     # Private, but the one place httpx picks a mount (a proxy from the environment) for a URL;
-    # tests/test_transport.py fails if it changes.
+    # tests/hostile/test_transport.py fails if it changes.
     return http._transport_for_url(url)

@@ -18,7 +18,7 @@ from replicatehome import (
     TextResult,
 )
 
-from .helpers import BASE_URL, prediction
+from ..helpers import BASE_URL, prediction
 
 
 def test_sync_types(mock: respx.MockRouter) -> None:

@@ -15,7 +15,17 @@ from replicatehome import AsyncClient, Client
 from replicatehome._logs import logger, setup_from_env
 from replicatehome.emulator import Emulator
 
-from .helpers import BASE_URL, AnyClient, Mode, answer, call, close, handle, make_client, prediction
+from ..helpers import (
+    BASE_URL,
+    AnyClient,
+    Mode,
+    answer,
+    call,
+    close,
+    handle,
+    make_client,
+    prediction,
+)
 
 
 @pytest.mark.parametrize("cls", [Client, AsyncClient])

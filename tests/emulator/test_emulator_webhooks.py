@@ -20,7 +20,7 @@ import replicatehome.emulator._webhooks
 from replicatehome.emulator import Emulator, EmulatorApp, EmulatorConfig, Faults, emulated_text
 from replicatehome.emulator._webhooks import parse_webhook, sign
 
-from .helpers import FakeClock
+from ..helpers import FakeClock
 from .test_emulator_v1 import AUTH, BASE, GEMMA, SD3, assert_problem
 
 SECRET = "whsec_" + base64.b64encode(b"webhook test secret, 32 bytes!!!").decode()

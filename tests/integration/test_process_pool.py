@@ -29,7 +29,7 @@ from replicatehome.emulator import Emulator, emulated_text
 GEMMA = "google-deepmind/gemma-2b-it"
 WORKERS = 4
 PROMPTS = [f"Worker prompt {n}" for n in range(8)]
-DOC = Path(__file__).parent.parent / "docs" / "reliability.md"
+DOC = Path(__file__).parent.parent.parent / "docs" / "reliability.md"
 
 Kind = Literal["Client", "AsyncClient"]
 

@@ -19,7 +19,7 @@ import replicatehome.emulator._app  # noqa: F401
 
 pytest_plugins = ["pytester"]
 
-DOCS = Path(__file__).parent.parent / "docs" / "testing.md"
+DOCS = Path(__file__).parent.parent.parent / "docs" / "testing.md"
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 # Hypothesis's plugin imports all of hypothesis at the end of every run: seconds, for nothing.
 ARGS = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-W", "error")
@@ -408,7 +408,7 @@ def test_the_plugin_is_inert_until_a_fixture_is_used(pytester: pytest.Pytester) 
 
 
 def test_the_docs_examples_pass_as_tests(pytester: pytest.Pytester) -> None:
-    # tests/test_docs.py runs these blocks too, but only calls the tests that take no fixtures.
+    # test_docs.py runs these blocks too, but only calls the tests that take no fixtures.
     blocks = BLOCK.findall(DOCS.read_text())
     for number, code in enumerate(blocks, start=1):
         pytester.makepyfile(**{f"test_testing_md_{number}": code})

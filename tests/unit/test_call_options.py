@@ -11,7 +11,7 @@ import respx
 from replicatehome import Client, PredictionTimeoutError
 from replicatehome._call_inputs import CLIENT_OPTIONS
 
-from .helpers import AnyClient, answer, call, close, handle, prediction
+from ..helpers import AnyClient, answer, call, close, handle, prediction
 
 
 def test_the_reserved_names_are_exactly_the_clients_options() -> None:

@@ -31,7 +31,7 @@ from replicatehome.emulator._state import (
     render,
 )
 
-from .helpers import FakeClock
+from ..helpers import FakeClock
 
 GEMMA = MODELS[0]
 SDXL = MODELS[2]

@@ -25,7 +25,7 @@ from replicatehome import (
 )
 from replicatehome.emulator import Emulator, Faults, emulated_text
 
-from .helpers import AnyClient, Mode, call, chunks, close, handle, make_client
+from ..helpers import AnyClient, Mode, call, chunks, close, handle, make_client
 
 GEMMA = "google-deepmind/gemma-2b-it"
 TOKEN = "r8_emulator_test_token"

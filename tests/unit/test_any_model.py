@@ -15,7 +15,7 @@ from replicatehome import (
     TextResult,
 )
 
-from .helpers import AnyClient, Mode, answer, call, handle, prediction
+from ..helpers import AnyClient, Mode, answer, call, handle, prediction
 
 MODEL = "someone/audio-model"
 VERSION = "a" * 64

@@ -10,7 +10,7 @@ import respx
 
 from replicatehome import OutputResult, UnsupportedFeatureError
 
-from .helpers import AnyClient, Mode, close, handle, make_client
+from ..helpers import AnyClient, Mode, close, handle, make_client
 
 TOKEN = "r8_secret_test_token_0123456789"
 

@@ -25,7 +25,7 @@ from replicatehome import (
     UnprocessableEntityError,
 )
 
-from .helpers import AnyClient, Mode, answer, call, close, handle, make_client, prediction
+from ..helpers import AnyClient, Mode, answer, call, close, handle, make_client, prediction
 
 HTML_502 = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
 

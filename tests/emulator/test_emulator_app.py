@@ -27,7 +27,7 @@ from replicatehome.emulator import (
 )
 from replicatehome.emulator._bodies import MAX_BODY_BYTES, MAX_DEPTH
 
-from .helpers import FakeClock
+from ..helpers import FakeClock
 
 GEMMA, SD3, SDXL = MODELS[0], MODELS[1], MODELS[2]
 BASE = "http://emu.test"

@@ -32,7 +32,7 @@ from replicatehome import (
 )
 from replicatehome.webhooks import verify
 
-from .helpers import Mode, call, close, make_client
+from ..helpers import Mode, call, close, make_client
 
 NOW = 1_700_000_000
 KEY = bytes(range(24))

@@ -12,7 +12,7 @@ from replicatehome import PollStats, PredictionSnapshot
 from replicatehome._lifecycle import Finished, Lifecycle, Read, Send, Sleep, Step, Tracked, resume
 from replicatehome.emulator import Emulator
 
-from .helpers import FakeClock, Mode, call, close, make_client, prediction
+from ..helpers import FakeClock, Mode, call, close, make_client, prediction
 from .test_lifecycle import lifecycle
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -34,7 +34,7 @@ from replicatehome.compat.g4f import (
 )
 from replicatehome.emulator import Emulator, Faults, emulated_text
 
-from .helpers import BASE_URL, GEMMA_VERSION, SD3_VERSION, answer
+from ..helpers import BASE_URL, GEMMA_VERSION, SD3_VERSION, answer
 
 GEMMA = "google-deepmind/gemma-2b-it"
 SD3 = "stability-ai/stable-diffusion-3"

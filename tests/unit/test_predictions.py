@@ -24,7 +24,7 @@ from replicatehome import (
     TextResult,
 )
 
-from .helpers import AnyClient, Mode, answer, call, close, collect, handle, make_client, prediction
+from ..helpers import AnyClient, Mode, answer, call, close, collect, handle, make_client, prediction
 
 
 async def test_create_returns_at_once_and_wait_returns_the_typed_result(

@@ -36,7 +36,7 @@ from replicatehome._file_inputs import (
 )
 from replicatehome._protocols.homepage import HomepageProtocol
 
-from .helpers import BASE_URL, AnyClient, Mode, call, close, collect, handle, make_client
+from ..helpers import BASE_URL, AnyClient, Mode, call, close, collect, handle, make_client
 
 TOKEN = "r8_secret_test_token_0123456789"
 MODEL = "acme/any-model:v1"

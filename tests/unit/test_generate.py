@@ -18,7 +18,7 @@ from replicatehome import (
     UnknownModelError,
 )
 
-from .helpers import (
+from ..helpers import (
     GEMMA_VERSION,
     PNG,
     SD3_VERSION,

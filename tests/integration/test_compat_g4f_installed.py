@@ -24,8 +24,8 @@ g4f_client = pytest.importorskip("g4f.client")
 g4f_cookies = pytest.importorskip("g4f.cookies")
 
 GEMMA = "google-deepmind/gemma-2b-it"
-DOC = Path(__file__).parent.parent / "docs" / "migrating-from-gpt4free.md"
-# The doc's examples that need g4f are fenced as ```python g4f; tests/test_docs.py skips them.
+DOC = Path(__file__).parent.parent.parent / "docs" / "migrating-from-gpt4free.md"
+# The doc's examples that need g4f are fenced as ```python g4f; test_docs.py skips them.
 G4F_BLOCK = re.compile(r"```python g4f\n(.*?)```", re.DOTALL)
 
 

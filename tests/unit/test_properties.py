@@ -78,7 +78,7 @@ from replicatehome.errors import (
 from replicatehome.results import build_result
 from replicatehome.webhooks import verify
 
-from .helpers import PNG, FakeClock
+from ..helpers import PNG, FakeClock
 
 settings.register_profile(
     "ci",

@@ -32,7 +32,7 @@ from replicatehome.emulator._bodies import MAX_BODY_BYTES
 from replicatehome.emulator._state import emulated_tokens
 from replicatehome.emulator._wait import hold, parse_prefer_wait
 
-from .helpers import FakeClock
+from ..helpers import FakeClock
 from .test_emulator_app import BAD_BODIES, BAD_INPUT_MEMBERS, chunked
 
 GEMMA, SD3, SDXL = MODELS[0], MODELS[1], MODELS[2]

@@ -24,7 +24,7 @@ from replicatehome import (
     UnsupportedFeatureError,
 )
 
-from .helpers import (
+from ..helpers import (
     BASE_URL,
     GEMMA_VERSION,
     AnyClient,

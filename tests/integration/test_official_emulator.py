@@ -15,8 +15,8 @@ from replicatehome import AsyncClient, Client, TextResult
 from replicatehome.emulator import Emulator
 from replicatehome.webhooks import verify
 
-from .helpers import AnyClient, Mode, call, close, handle
-from .test_emulator_webhooks import SECRET, Receiver, receiver
+from ..emulator.test_emulator_webhooks import SECRET, Receiver, receiver
+from ..helpers import AnyClient, Mode, call, close, handle
 
 __all__ = ["receiver"]  # the fixture, used by name
 

@@ -13,8 +13,8 @@ import pytest
 from replicatehome.catalog import MODELS, ModelSpec
 from replicatehome.emulator import Emulator
 
-DOCS = Path(__file__).parent.parent / "docs"
-README = Path(__file__).parent.parent / "README.md"
+DOCS = Path(__file__).parent.parent.parent / "docs"
+README = Path(__file__).parent.parent.parent / "README.md"
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 
 

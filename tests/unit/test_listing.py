@@ -17,7 +17,7 @@ from replicatehome import (
 )
 from replicatehome._lifecycle import Listing
 
-from .helpers import BASE_URL, AnyClient, Mode, close, make_client
+from ..helpers import BASE_URL, AnyClient, Mode, close, make_client
 
 TOKEN = "r8_secret_test_token_0123456789"
 Any = Prediction[PredictionResult] | AsyncPrediction[PredictionResult]

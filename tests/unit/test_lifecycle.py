@@ -31,7 +31,7 @@ from replicatehome._protocols.homepage import HomepageProtocol
 from replicatehome._retry import Deadline, RetryPolicy, retry_after
 from replicatehome.catalog import resolve
 
-from .helpers import FakeClock, prediction
+from ..helpers import FakeClock, prediction
 
 
 def lifecycle(clock: FakeClock, **policy: float) -> Lifecycle:

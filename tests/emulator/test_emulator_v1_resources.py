@@ -21,7 +21,7 @@ from replicatehome.emulator._multipart import MAX_PARTS, parse_multipart
 from replicatehome.emulator._pagination import Cursor, paginate, parse_cursor
 from replicatehome.emulator._uploads import FILE_TTL, UploadStore
 
-from .helpers import FakeClock
+from ..helpers import FakeClock
 from .test_emulator_v1 import AUTH, BASE, GEMMA, SD3, assert_problem, create, events_of, get
 
 EPOCH = 1_700_000_000.0
