@@ -20,6 +20,9 @@ BASE_URL = "http://homepage.test"
 GEMMA_VERSION = "dff94eaf770e1fc211e425a50b51baa8e4cac6c39ef074681f9e39d778773626"
 SD3_VERSION = "527d2a6296facb8e47ba1eaf17f142c240c19a30894f437feee9b91cc29d8e4f"
 
+TOKEN = "r8_secret_test_token_0123456789"
+"""A dummy API token: with it, a client speaks the official API."""
+
 AnyClient = Client | AsyncClient
 Mode = Literal["sync", "async"]
 

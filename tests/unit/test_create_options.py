@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
 import pytest
 import respx
 
 from replicatehome import OutputResult, UnsupportedFeatureError
 
-from ..helpers import AnyClient, Mode, close, handle, make_client
-
-TOKEN = "r8_secret_test_token_0123456789"
+from ..helpers import AnyClient, handle
 
 
 def official(status: str = "starting", output: object = None) -> dict[str, object]:
     return {"id": "p1", "status": status, "output": output}
-
-
-@pytest.fixture
-async def live(mode: Mode) -> AsyncIterator[AnyClient]:
-    client = make_client(mode, api_token=TOKEN)
-    yield client
-    await close(client)
 
 
 async def test_a_deployment_runs_through_its_own_route(

@@ -36,9 +36,8 @@ from replicatehome._file_inputs import (
 )
 from replicatehome._protocols.homepage import HomepageProtocol
 
-from ..helpers import BASE_URL, AnyClient, Mode, call, close, collect, handle, make_client
+from ..helpers import BASE_URL, TOKEN, AnyClient, Mode, call, close, collect, handle, make_client
 
-TOKEN = "r8_secret_test_token_0123456789"
 MODEL = "acme/any-model:v1"
 """A model given with its version: both backends post it to the same route whatever the catalog."""
 FILE_URL = "https://api.replicate.com/v1/files/cneqzikepnug6xezperrr4z55o"

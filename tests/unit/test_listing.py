@@ -17,17 +17,9 @@ from replicatehome import (
 )
 from replicatehome._lifecycle import Listing
 
-from ..helpers import BASE_URL, AnyClient, Mode, close, make_client
+from ..helpers import BASE_URL, TOKEN, AnyClient
 
-TOKEN = "r8_secret_test_token_0123456789"
 Any = Prediction[PredictionResult] | AsyncPrediction[PredictionResult]
-
-
-@pytest.fixture
-async def live(mode: Mode) -> AsyncIterator[AnyClient]:
-    client = make_client(mode, api_token=TOKEN)
-    yield client
-    await close(client)
 
 
 def page(ids: list[str], next: str | None = None) -> dict[str, object]:

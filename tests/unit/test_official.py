@@ -27,16 +27,13 @@ from replicatehome import (
 from ..helpers import (
     BASE_URL,
     GEMMA_VERSION,
+    TOKEN,
     AnyClient,
-    Mode,
     call,
     chunks,
-    close,
     handle,
-    make_client,
 )
 
-TOKEN = "r8_secret_test_token_0123456789"
 GEMMA = "google-deepmind/gemma-2b-it"
 STREAM_URL = f"{BASE_URL}/v1/predictions/p1/stream"
 
@@ -61,14 +58,6 @@ def official(
 
 def sse(*events: tuple[str, str]) -> bytes:
     return b"".join(f"event: {name}\ndata: {data}\n\n".encode() for name, data in events)
-
-
-@pytest.fixture
-async def live(mode: Mode) -> AsyncIterator[AnyClient]:
-    """A client of the current mode on the official backend."""
-    client = make_client(mode, api_token=TOKEN)
-    yield client
-    await close(client)
 
 
 @pytest.mark.parametrize("cls", [Client, AsyncClient])
