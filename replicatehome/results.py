@@ -102,15 +102,13 @@ class ImageResult:
     def __repr__(self) -> str:
         return f"ImageResult(urls={self.urls!r}, prediction_id={self.prediction.id!r})"
 
-    def _chunks(self, index: int, timeout: float | None) -> Iterator[bytes]:
-        if self._fetch is None:
+    def _file(self, index: int, *, sync: bool) -> FileOutput:
+        # Said here rather than by FileOutput, which speaks of a file, not of this result.
+        if sync and self._fetch is None:
             raise TypeError("This result came from AsyncClient: use `await result.aread()`.")
-        return self._fetch(self.urls[index], timeout, image=True)
-
-    def _achunks(self, index: int, timeout: float | None) -> AsyncIterator[bytes]:
-        if self._afetch is None:
+        if not sync and self._afetch is None:
             raise TypeError("This result came from Client: use `result.read()`.")
-        return self._afetch(self.urls[index], timeout, image=True)
+        return FileOutput(self.urls[index], fetch=self._fetch, afetch=self._afetch, image=True)
 
     def read(self, index: int = 0, *, timeout: float | None = None) -> bytes:
         """Download image `index` (the first by default) and return its bytes.
@@ -120,11 +118,11 @@ class ImageResult:
             timeout: seconds the whole download may take; the client's ``wait_timeout``
                 by default.
         """
-        return b"".join(self._chunks(index, timeout))
+        return self._file(index, sync=True).read(timeout=timeout)
 
     async def aread(self, index: int = 0, *, timeout: float | None = None) -> bytes:
         """Download image `index` (the first by default) and return its bytes."""
-        return b"".join([chunk async for chunk in self._achunks(index, timeout)])
+        return await self._file(index, sync=False).aread(timeout=timeout)
 
     def save(
         self,
@@ -146,10 +144,7 @@ class ImageResult:
                 by default.
             overwrite: with ``False``, raise `FileExistsError` rather than replace a file.
         """
-        with _AtomicFile(Path(path), overwrite=overwrite) as file:
-            for chunk in self._chunks(index, timeout):
-                file.write(chunk)
-        return file.path
+        return self._file(index, sync=True).save(path, timeout=timeout, overwrite=overwrite)
 
     async def asave(
         self,
@@ -160,11 +155,7 @@ class ImageResult:
         overwrite: bool = True,
     ) -> Path:
         """Download image `index` to `path` as it arrives; see `save`."""
-        with _AtomicFile(Path(path), overwrite=overwrite) as file:
-            async for chunk in self._achunks(index, timeout):
-                # Chunks are at most 64 KiB: writing one to the page cache does not stall the loop.
-                file.write(chunk)
-        return file.path
+        return await self._file(index, sync=False).asave(path, timeout=timeout, overwrite=overwrite)
 
 
 class FileOutput:
@@ -176,17 +167,24 @@ class FileOutput:
     unless you pass `timeout`. A ``data:`` URL is decoded without any request.
     """
 
-    __slots__ = ("_afetch", "_fetch", "content_type", "url")
+    __slots__ = ("_afetch", "_fetch", "_image", "content_type", "url")
 
     def __init__(
-        self, url: str, *, fetch: Fetch | None = None, afetch: AsyncFetch | None = None
+        self,
+        url: str,
+        *,
+        fetch: Fetch | None = None,
+        afetch: AsyncFetch | None = None,
+        image: bool = False,
     ) -> None:
+        """A file at `url`; with `image`, a download that does not start like one is refused."""
         self.url = url
         """Where the file is: an ``http(s)`` or ``data:`` URL, as the server sent it."""
         self.content_type: str | None = None
         """The file's media type as its server named it, once a download has started."""
         self._fetch = fetch
         self._afetch = afetch
+        self._image = image
 
     def __str__(self) -> str:
         return self.url
@@ -206,13 +204,13 @@ class FileOutput:
         """
         if self._fetch is None:
             raise TypeError("This file came from AsyncClient: use `await file.aread()`.")
-        return self._fetch(self.url, timeout, on_type=self._learn_type)
+        return self._fetch(self.url, timeout, image=self._image, on_type=self._learn_type)
 
     def aiter_bytes(self, *, timeout: float | None = None) -> AsyncIterator[bytes]:
         """Download the file, yielding its bytes as they arrive: ``async for chunk in ...``."""
         if self._afetch is None:
             raise TypeError("This file came from Client: use `file.read()`.")
-        return self._afetch(self.url, timeout, on_type=self._learn_type)
+        return self._afetch(self.url, timeout, image=self._image, on_type=self._learn_type)
 
     def read(self, *, timeout: float | None = None) -> bytes:
         """Download the file and return its bytes."""
@@ -246,6 +244,7 @@ class FileOutput:
         """Download the file to `path` as it arrives; see `save`."""
         with _AtomicFile(Path(path), overwrite=overwrite) as file:
             async for chunk in self.aiter_bytes(timeout=timeout):
+                # Chunks are at most 64 KiB: writing one to the page cache does not stall the loop.
                 file.write(chunk)
         return file.path
 
