@@ -7,6 +7,7 @@ time. Each carries what a caller needs to act: the response and body, or the pre
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ._shorten import shorten
@@ -26,6 +27,8 @@ __all__ = [
     "BadRequestError",
     "InputFileError",
     "InputFileTooLargeError",
+    "InputProblem",
+    "InputValidationError",
     "InternalServerError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -74,6 +77,40 @@ class InputFileError(ReplicateHomeError, ValueError):
     def __init__(self, message: str, *, where: str) -> None:
         super().__init__(message)
         self.where = where
+
+
+@dataclass(frozen=True, slots=True)
+class InputProblem:
+    """One thing wrong with a model input: which field, what was given, what is allowed."""
+
+    field: str
+    """The input's name, such as ``aspect_ratio``."""
+    given: object
+    """The value given, as given."""
+    allowed: str
+    """What the field takes, in words: ``'1:1', '16:9' or ...``, ``less than or equal to 4``."""
+    message: str
+    """The whole complaint, as one line."""
+
+    def __str__(self) -> str:
+        return f"{self.field}={shorten(repr(self.given))}: {self.message}"
+
+
+class InputValidationError(ReplicateHomeError, ValueError):
+    """A catalog model's input does not fit its schema. Raised before any request.
+
+    The message lists every problem, one per line.
+
+    Attributes:
+        model: the model's full ``owner/name``.
+        problems: each field that is wrong, with what was given and what is allowed.
+    """
+
+    def __init__(self, model: str, problems: tuple[InputProblem, ...]) -> None:
+        self.model = model
+        self.problems = problems
+        lines = "".join(f"\n  {problem}" for problem in problems)
+        super().__init__(f"Invalid input for {model}:{lines}")
 
 
 class InputFileTooLargeError(InputFileError):
