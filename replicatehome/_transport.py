@@ -241,7 +241,7 @@ def async_http_client() -> httpx.AsyncClient:
     """A new `httpx.AsyncClient` that keeps alive as many connections as `IN_FLIGHT` sends."""
     client = httpx.AsyncClient(
         verify=_tls(),
-        limits=httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
+        limits=httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT),
     )
     _wrap_backends(client, _ReadableBackend)
     return client
