@@ -6,10 +6,11 @@ A Cog model describes its input in ``components.schemas.Input`` of its version's
 the SDK's file values too: a path, bytes, a binary file object), ``required``, and input names
 the schema does not know, with a "did you mean".
 
-Not the ``jsonschema`` package: it brings four more (attrs, referencing, rpds-py, a Rust
-extension, and jsonschema-specifications) and more import time than this whole SDK's first
-call, for seven keywords; and it would run everything a server's schema says, ``pattern``
-regular expressions that can backtrack for minutes included.
+Not the ``jsonschema`` package: for seven keywords it brings four more packages (attrs,
+referencing, rpds-py, a Rust extension, and jsonschema-specifications) and about 190 ms of
+import (jsonschema 4.26, measured with ``-X importtime``; this module costs a few ms), and it
+would run everything a server's schema says, ``pattern`` regular expressions that can backtrack
+for minutes included.
 
 The schema comes from the server, so it is untrusted. What this checker does not understand
 (another keyword, a ``$ref`` elsewhere, a node that is not an object, nesting deeper than
@@ -24,27 +25,23 @@ import difflib
 import math
 import os
 import re
-import threading
 from collections.abc import Callable, Mapping
-from typing import ClassVar, Final, TypeAlias, TypeGuard
+from typing import Final, TypeGuard
 
 from .errors import InputProblem, InputValidationError
 
-__all__ = ["MAX_DEPTH", "MAX_STEPS", "SchemaCache", "check_against", "input_schema_of"]
+__all__ = ["MAX_DEPTH", "MAX_STEPS", "check_against", "input_schema_of"]
 
 MAX_DEPTH: Final = 16
 """How many schemas deep (``$ref``, ``allOf``, ``items``) a check follows: Cog needs three."""
 MAX_STEPS: Final = 100_000
-"""How many schema nodes and enum values one check looks at, at most (a few milliseconds)."""
+"""How many schema nodes and enum values one check looks at, at most: about 50 ms of work."""
 _HINTS: Final = 1_000
 """Past this many input names, no "did you mean": difflib compares with each of them."""
 _SHOWN: Final = 10
 """How many allowed values or names a message lists."""
 _REF: Final = "#/components/schemas/"
 _URL: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
-
-
-_Key: TypeAlias = tuple[str, str | None]
 
 
 def input_schema_of(openapi: Mapping[str, object] | None) -> dict[str, object] | None:
@@ -212,45 +209,3 @@ class _Checker:
                 self.fail(field, value, f"less than or equal to {_show(high)}")
                 return False
         return True
-
-
-class SchemaCache:
-    """The OpenAPI schemas one client has read, by model and version (``None``: the latest).
-
-    Bounded by size: `MAX_BYTES` of them in all, counted as the server sent them (1 KiB at
-    least each); the least recently used go first, and a larger one is used once and not kept.
-    A version's schema never changes; a model's latest version is read once per client, and
-    again by ``models.get``. Safe to share between threads.
-    """
-
-    MAX_BYTES: ClassVar[int] = 4 * 1024 * 1024
-    _MIN_COST: ClassVar[int] = 1024
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._entries: dict[_Key, tuple[Mapping[str, object], int]] = {}
-        self._bytes = 0
-
-    def get(self, model: str, version: str | None) -> Mapping[str, object] | None:
-        """The schema kept for `model` at `version`: ``{}`` if it has none, ``None`` if unknown."""
-        with self._lock:
-            entry = self._entries.pop((model, version), None)
-            if entry is None:
-                return None
-            self._entries[(model, version)] = entry  # the most recently used, last
-            return entry[0]
-
-    def put(
-        self, model: str, version: str | None, openapi: Mapping[str, object] | None, size: int
-    ) -> None:
-        """Keep `openapi`, read in an answer of `size` bytes, for `model` at `version`."""
-        cost = max(size, self._MIN_COST)
-        with self._lock:
-            if (old := self._entries.pop((model, version), None)) is not None:
-                self._bytes -= old[1]
-            if cost > self.MAX_BYTES:
-                return
-            while self._bytes + cost > self.MAX_BYTES:
-                self._bytes -= self._entries.pop(next(iter(self._entries)))[1]
-            self._entries[(model, version)] = (openapi or {}, cost)
-            self._bytes += cost

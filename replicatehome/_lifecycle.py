@@ -31,13 +31,14 @@ import tenacity
 from ._body import BodyDecoder
 from ._file_inputs import FileEncoding, InputFile, check_encoding, fill, read_files
 from ._history import PollStats
-from ._input_schema import SchemaCache, check_against
+from ._input_schema import check_against
 from ._logs import logger, redact
 from ._models import Model, ModelVersion, PredictionPage, PredictionSnapshot, PredictionStatus
 from ._protocols import CreateOptions, Deployment, Target, WireProtocol
 from ._protocols.sse import EventTooLargeError, SSEDecoder
 from ._responses import decode_model, error_for_status
 from ._retry import Deadline, RetryPolicy
+from ._schema_cache import SchemaCache
 from ._shorten import shorten
 from ._untrusted import check_model_name, check_version_id, is_image, parse_url
 from .catalog import Kind, ModelSpec, find
