@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from typing import assert_type
 
 import pydantic
 import pytest
 import respx
 
 from replicatehome import (
+    AsyncClient,
+    Client,
     Model,
     ModelVersion,
     NotFoundError,
@@ -17,7 +20,7 @@ from replicatehome import (
     UnsupportedFeatureError,
 )
 
-from ..helpers import TOKEN, AnyClient, Mode, call, close, make_client
+from ..helpers import BASE_URL, TOKEN, AnyClient, Mode, call, close, make_client
 from .test_input_schema import INPUT, cog_schema
 
 MODEL_URL = "/v1/models/someone/painter"
@@ -206,3 +209,20 @@ async def test_a_huge_answer_stops_at_the_response_limit(
     await close(client)
 
     assert caught.value.limit == 64 * 1024
+
+
+def test_sync_types(mock: respx.MockRouter) -> None:
+    mock.get(MODEL_URL).respond(200, json=model_body())
+    with Client(base_url=BASE_URL, api_token=TOKEN) as client:
+        model = client.models.get("someone/painter")
+        assert_type(model, Model)
+        assert_type(model.latest_version, ModelVersion | None)
+        assert_type(model.input_schema, dict[str, pydantic.JsonValue] | None)
+
+
+async def test_async_types(mock: respx.MockRouter) -> None:
+    mock.get(MODEL_URL).respond(200, json=model_body())
+    async with AsyncClient(base_url=BASE_URL, api_token=TOKEN) as client:
+        model = await client.models.get("someone/painter")
+        assert_type(model, Model)
+        assert_type(model.check_input({"prompt": "x"}), None)
