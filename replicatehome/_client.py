@@ -62,7 +62,7 @@ def _creation(
 ) -> tuple[Flow[PredictionSnapshot], Kind | None]:
     """The flow of a ``predictions.create`` call, and the kind of its model when known.
 
-    Every argument is checked here, at call time, before the flow sends anything.
+    The arguments are checked here, at call time; the input, by the flow before it sends it.
     """
     if (model is None) == (deployment is None):
         raise TypeError("predictions.create() takes a model or a deployment, and not both")
