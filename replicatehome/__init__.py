@@ -19,14 +19,18 @@ from ._version import __version__
 if TYPE_CHECKING:
     from ._client import (
         AsyncClient,
+        AsyncModels,
         AsyncPredictions,
         AsyncWebhooks,
         Client,
+        Models,
         Predictions,
         Webhooks,
     )
     from ._history import PollStats
     from ._models import (
+        Model,
+        ModelVersion,
         PredictionMetrics,
         PredictionSnapshot,
         PredictionStatus,
@@ -73,11 +77,15 @@ if TYPE_CHECKING:
 _HOMES: dict[str, str] = {
     "PollStats": "_history",
     "AsyncClient": "_client",
+    "AsyncModels": "_client",
     "AsyncPredictions": "_client",
     "AsyncWebhooks": "_client",
     "Client": "_client",
+    "Models": "_client",
     "Predictions": "_client",
     "Webhooks": "_client",
+    "Model": "_models",
+    "ModelVersion": "_models",
     "PredictionMetrics": "_models",
     "PredictionSnapshot": "_models",
     "PredictionStatus": "_models",
@@ -127,6 +135,7 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AsyncClient",
+    "AsyncModels",
     "AsyncPrediction",
     "AsyncPredictions",
     "AsyncWebhooks",
@@ -141,7 +150,10 @@ __all__ = [
     "InputValidationError",
     "InternalServerError",
     "Message",
+    "Model",
     "ModelSpec",
+    "ModelVersion",
+    "Models",
     "NotFoundError",
     "OutputResult",
     "PermissionDeniedError",

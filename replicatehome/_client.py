@@ -19,7 +19,7 @@ from ._file_inputs import FileEncoding
 from ._history import PollStats
 from ._lifecycle import Flow, Lifecycle, Listing
 from ._logs import setup_from_env
-from ._models import PredictionSnapshot
+from ._models import Model, PredictionSnapshot
 from ._prediction import AsyncPrediction, Prediction, PredictionResult, async_fetch, sync_fetch
 from ._protocols import Backend, Deployment, Target, WebhookEvent
 from ._sync_driver import SyncDriver
@@ -32,22 +32,62 @@ from .results import ImageResult, TextResult, image_urls, text_of
 if TYPE_CHECKING:
     from ._async_driver import AsyncDriver
 
-__all__ = ["AsyncClient", "AsyncPredictions", "AsyncWebhooks", "Client", "Predictions", "Webhooks"]
+__all__ = [
+    "AsyncClient",
+    "AsyncModels",
+    "AsyncPredictions",
+    "AsyncWebhooks",
+    "Client",
+    "Models",
+    "Predictions",
+    "Webhooks",
+]
 
 setup_from_env()
 
 
-def _target(
-    lifecycle: Lifecycle, model: str | None, version: str | None, deployment: str | None
-) -> Target:
+def _creation(
+    lifecycle: Lifecycle,
+    model: str | None,
+    *,
+    input: Mapping[str, object],
+    version: str | None,
+    deployment: str | None,
+    wait_timeout: float | None,
+    webhook: str | None,
+    webhook_events_filter: Iterable[WebhookEvent] | None,
+    cancel_after: float | None,
+    file_encoding: FileEncoding | None,
+    validate_input: bool | None,
+) -> tuple[Flow[PredictionSnapshot], Kind | None]:
+    """The flow of a ``predictions.create`` call, and the kind of its model when known.
+
+    The arguments are checked here, at call time; the input, by the flow before it sends it.
+    """
     if (model is None) == (deployment is None):
         raise TypeError("predictions.create() takes a model or a deployment, and not both")
+    target: Target
     if deployment is not None:
         if version is not None:
             raise TypeError("a deployment runs the version it is set to: pass no version")
-        return Deployment(deployment)
-    assert model is not None
-    return lifecycle.resolve(model, version)
+        if validate_input:
+            # Its model and version are the deployment's, unknown here: no schema to check.
+            raise TypeError("validate_input=True needs a model: a deployment's input is unchecked")
+        target = Deployment(deployment)
+    else:
+        assert model is not None
+        target = lifecycle.resolve(model, version)
+    options = create_options(webhook, webhook_events_filter, cancel_after)
+    check_wait_timeout(wait_timeout)
+    flow = lifecycle.checked_create(
+        target,
+        input,
+        lifecycle.deadline(),
+        validate_input=validate_input,
+        options=options,
+        file_encoding=file_encoding,
+    )
+    return flow, target.kind if isinstance(target, ModelSpec) else None
 
 
 class Predictions:
@@ -68,6 +108,7 @@ class Predictions:
         webhook_events_filter: Iterable[WebhookEvent] | None = None,
         cancel_after: float | None = None,
         file_encoding: FileEncoding | None = None,
+        validate_input: bool | None = None,
     ) -> Prediction[TextResult]: ...
     @overload
     def create(
@@ -81,6 +122,7 @@ class Predictions:
         webhook_events_filter: Iterable[WebhookEvent] | None = None,
         cancel_after: float | None = None,
         file_encoding: FileEncoding | None = None,
+        validate_input: bool | None = None,
     ) -> Prediction[ImageResult]: ...
     @overload
     def create(
@@ -94,6 +136,7 @@ class Predictions:
         webhook_events_filter: Iterable[WebhookEvent] | None = None,
         cancel_after: float | None = None,
         file_encoding: FileEncoding | None = None,
+        validate_input: bool | None = None,
     ) -> Prediction[PredictionResult]: ...
     @overload
     def create(
@@ -107,6 +150,7 @@ class Predictions:
         webhook_events_filter: Iterable[WebhookEvent] | None = None,
         cancel_after: float | None = None,
         file_encoding: FileEncoding | None = None,
+        validate_input: bool | None = None,
     ) -> Prediction[PredictionResult]: ...
     def create(
         self,
@@ -120,6 +164,7 @@ class Predictions:
         webhook_events_filter: Iterable[WebhookEvent] | None = None,
         cancel_after: float | None = None,
         file_encoding: FileEncoding | None = None,
+        validate_input: bool | None = None,
     ) -> Prediction[PredictionResult]:
         """Start a prediction and return at once, without waiting for it.
 
@@ -139,22 +184,33 @@ class Predictions:
                 sent as ``Cancel-After`` (official API).
             file_encoding: how files in `input` go to the official API, for this call:
                 ``"url"`` (upload) or ``"data-uri"`` (inline); the client's by default.
+            validate_input: check `input` before sending it. ``None`` (the default) checks
+                catalog models against the SDK's schemas; ``True`` also checks other models
+                against the schema their version publishes, read with one ``GET`` per model
+                and version and kept by the client (official API); ``False`` checks nothing.
 
         Raises:
-            TypeError: neither or both of `model` and `deployment` are given.
+            TypeError: neither or both of `model` and `deployment` are given, or a deployment
+                with ``validate_input=True``.
             ValueError: an option is not one the API accepts.
+            InputValidationError: `input` does not fit the model's schema; nothing is created.
             UnsupportedFeatureError: the homepage backend cannot run a deployment or take a
                 webhook or ``cancel_after``; no request is made.
         """
-        lifecycle = self._driver.lifecycle
-        target = _target(lifecycle, model, version, deployment)
-        options = create_options(webhook, webhook_events_filter, cancel_after)
-        check_wait_timeout(wait_timeout)
-        flow = lifecycle.create(
-            target, input, lifecycle.deadline(), options=options, file_encoding=file_encoding
+        flow, kind = _creation(
+            self._driver.lifecycle,
+            model,
+            input=input,
+            version=version,
+            deployment=deployment,
+            wait_timeout=wait_timeout,
+            webhook=webhook,
+            webhook_events_filter=webhook_events_filter,
+            cancel_after=cancel_after,
+            file_encoding=file_encoding,
+            validate_input=validate_input,
         )
         snapshot = self._driver.run(flow)
-        kind = target.kind if isinstance(target, ModelSpec) else None
         return Prediction(self._driver, snapshot, kind, created=True, wait_timeout=wait_timeout)
 
     def get(self, id: str) -> Prediction[PredictionResult]:
@@ -202,6 +258,7 @@ class AsyncPredictions:
         webhook_events_filter: Iterable[WebhookEvent] | None = None,
         cancel_after: float | None = None,
         file_encoding: FileEncoding | None = None,
+        validate_input: bool | None = None,
     ) -> AsyncPrediction[TextResult]: ...
     @overload
     async def create(
@@ -215,6 +272,7 @@ class AsyncPredictions:
         webhook_events_filter: Iterable[WebhookEvent] | None = None,
         cancel_after: float | None = None,
         file_encoding: FileEncoding | None = None,
+        validate_input: bool | None = None,
     ) -> AsyncPrediction[ImageResult]: ...
     @overload
     async def create(
@@ -228,6 +286,7 @@ class AsyncPredictions:
         webhook_events_filter: Iterable[WebhookEvent] | None = None,
         cancel_after: float | None = None,
         file_encoding: FileEncoding | None = None,
+        validate_input: bool | None = None,
     ) -> AsyncPrediction[PredictionResult]: ...
     @overload
     async def create(
@@ -241,6 +300,7 @@ class AsyncPredictions:
         webhook_events_filter: Iterable[WebhookEvent] | None = None,
         cancel_after: float | None = None,
         file_encoding: FileEncoding | None = None,
+        validate_input: bool | None = None,
     ) -> AsyncPrediction[PredictionResult]: ...
     async def create(
         self,
@@ -254,6 +314,7 @@ class AsyncPredictions:
         webhook_events_filter: Iterable[WebhookEvent] | None = None,
         cancel_after: float | None = None,
         file_encoding: FileEncoding | None = None,
+        validate_input: bool | None = None,
     ) -> AsyncPrediction[PredictionResult]:
         """Start a prediction and return at once, without waiting for it.
 
@@ -273,22 +334,33 @@ class AsyncPredictions:
                 sent as ``Cancel-After`` (official API).
             file_encoding: how files in `input` go to the official API, for this call:
                 ``"url"`` (upload) or ``"data-uri"`` (inline); the client's by default.
+            validate_input: check `input` before sending it. ``None`` (the default) checks
+                catalog models against the SDK's schemas; ``True`` also checks other models
+                against the schema their version publishes, read with one ``GET`` per model
+                and version and kept by the client (official API); ``False`` checks nothing.
 
         Raises:
-            TypeError: neither or both of `model` and `deployment` are given.
+            TypeError: neither or both of `model` and `deployment` are given, or a deployment
+                with ``validate_input=True``.
             ValueError: an option is not one the API accepts.
+            InputValidationError: `input` does not fit the model's schema; nothing is created.
             UnsupportedFeatureError: the homepage backend cannot run a deployment or take a
                 webhook or ``cancel_after``; no request is made.
         """
-        lifecycle = self._driver.lifecycle
-        target = _target(lifecycle, model, version, deployment)
-        options = create_options(webhook, webhook_events_filter, cancel_after)
-        check_wait_timeout(wait_timeout)
-        flow = lifecycle.create(
-            target, input, lifecycle.deadline(), options=options, file_encoding=file_encoding
+        flow, kind = _creation(
+            self._driver.lifecycle,
+            model,
+            input=input,
+            version=version,
+            deployment=deployment,
+            wait_timeout=wait_timeout,
+            webhook=webhook,
+            webhook_events_filter=webhook_events_filter,
+            cancel_after=cancel_after,
+            file_encoding=file_encoding,
+            validate_input=validate_input,
         )
         snapshot = await self._driver.run(flow)
-        kind = target.kind if isinstance(target, ModelSpec) else None
         return AsyncPrediction(
             self._driver, snapshot, kind, created=True, wait_timeout=wait_timeout
         )
@@ -322,6 +394,48 @@ class AsyncPredictions:
             page = await self._driver.run(lifecycle.list_page(listing, lifecycle.deadline()))
             for snapshot in page.results:
                 yield AsyncPrediction(self._driver, snapshot, None, created=False)
+
+
+class Models:
+    """``client.models``: read a model and its input schema (official API)."""
+
+    def __init__(self, driver: SyncDriver) -> None:
+        self._driver = driver
+
+    def get(self, name: str) -> Model:
+        """The model `name` (``owner/name``, or a catalog alias), with its latest version.
+
+        Its input schema is kept, so that ``predictions.create(name, ...,
+        validate_input=True)`` checks against it without reading it again.
+
+        Raises:
+            ValueError: `name` is not an ``owner/name``, before any request.
+            UnsupportedFeatureError: on the homepage backend, before any request.
+            NotFoundError: the server has no such model (or not for your token).
+        """
+        lifecycle = self._driver.lifecycle
+        return self._driver.run(lifecycle.get_model(name, lifecycle.deadline()))
+
+
+class AsyncModels:
+    """``client.models``: read a model and its input schema (official API)."""
+
+    def __init__(self, driver: AsyncDriver) -> None:
+        self._driver = driver
+
+    async def get(self, name: str) -> Model:
+        """The model `name` (``owner/name``, or a catalog alias), with its latest version.
+
+        Its input schema is kept, so that ``predictions.create(name, ...,
+        validate_input=True)`` checks against it without reading it again.
+
+        Raises:
+            ValueError: `name` is not an ``owner/name``, before any request.
+            UnsupportedFeatureError: on the homepage backend, before any request.
+            NotFoundError: the server has no such model (or not for your token).
+        """
+        lifecycle = self._driver.lifecycle
+        return await self._driver.run(lifecycle.get_model(name, lifecycle.deadline()))
 
 
 class Webhooks:
@@ -481,6 +595,7 @@ class _ClientBase(Generic[D]):
             options["headers"] = {**(options["headers"] or {}), **headers}
         _, lifecycle = configure(**options)
         lifecycle.history = self._driver.lifecycle.history
+        lifecycle.schemas = self._driver.lifecycle.schemas
         twin = copy.copy(self)
         twin._options = options
         twin._owns_http = False
@@ -550,6 +665,11 @@ class Client(_ClientBase[SyncDriver]):
     def predictions(self) -> Predictions:
         """Start, look up and list predictions."""
         return Predictions(self._driver)
+
+    @property
+    def models(self) -> Models:
+        """Read models and their input schemas (official API)."""
+        return Models(self._driver)
 
     @property
     def webhooks(self) -> Webhooks:
@@ -746,6 +866,11 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
     def predictions(self) -> AsyncPredictions:
         """Start, look up and list predictions."""
         return AsyncPredictions(self._driver)
+
+    @property
+    def models(self) -> AsyncModels:
+        """Read models and their input schemas (official API)."""
+        return AsyncModels(self._driver)
 
     @property
     def webhooks(self) -> AsyncWebhooks:

@@ -1,17 +1,22 @@
-"""Pydantic schemas of what the server sends: the prediction object (docs/protocol.md §3)."""
+"""Pydantic schemas of what the server sends: the prediction object (docs/protocol.md §3), and
+the model object of the official API."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, cast
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, field_validator
 
+from ._input_schema import check_against, input_schema_of
 from ._untrusted import PREDICTION_ID_PATTERN
 
 __all__ = [
+    "Model",
+    "ModelVersion",
     "PredictionMetrics",
     "PredictionPage",
     "PredictionSnapshot",
@@ -139,3 +144,61 @@ class WebhookSecret(_Lenient):
     """The answer to ``GET /v1/webhooks/default/secret``. The key stays out of the repr."""
 
     key: str = Field(repr=False)
+
+
+class ModelVersion(_Lenient):
+    """One version of a model (official API), with the OpenAPI schema of its input and output."""
+
+    id: str
+    """The version's id: a hash to pin it with (``owner/name:<id>`` or ``version=``)."""
+    created_at: datetime | None = None
+    """When it was pushed."""
+    cog_version: str | None = None
+    """The version of Cog it was built with."""
+    openapi_schema: dict[str, JsonValue] | None = Field(None, repr=False)
+    """Its OpenAPI schema: ``components.schemas.Input`` describes the input."""
+
+    @property
+    def input_schema(self) -> dict[str, JsonValue] | None:
+        """The JSON Schema of its input (``components.schemas.Input``), if it has one."""
+        return cast("dict[str, JsonValue] | None", input_schema_of(self.openapi_schema))
+
+
+class Model(_Lenient):
+    """A model, as ``client.models.get`` reads it (official API). Immutable; unknown fields kept.
+
+    The server sends it: `check_input` is as good as its schema (see docs/any-model.md).
+    """
+
+    owner: str
+    """Who owns it: the part of its name before the slash."""
+    name: str
+    """Its name, without the owner."""
+    description: str | None = None
+    """What it does, in the owner's words."""
+    visibility: str | None = None
+    """``"public"`` or ``"private"``."""
+    run_count: int | None = None
+    """How many times it has run."""
+    url: str | None = None
+    """Its page on the web."""
+    latest_version: ModelVersion | None = None
+    """Its most recently pushed version; ``None`` for a model with none."""
+
+    @property
+    def input_schema(self) -> dict[str, JsonValue] | None:
+        """The JSON Schema of the latest version's input, if it has one."""
+        return None if self.latest_version is None else self.latest_version.input_schema
+
+    def check_input(self, input: Mapping[str, object]) -> None:
+        """Check `input` against the latest version's input schema, as ``validate_input=True``.
+
+        Checked: types, allowed values, bounds, required and unknown names; a ``uri`` input
+        takes a URL, a path, bytes or a binary file. What the schema says beyond that, or
+        cannot say clearly, passes (the server checks again).
+
+        Raises:
+            InputValidationError: every problem of `input`, each with what is allowed.
+        """
+        openapi = None if self.latest_version is None else self.latest_version.openapi_schema
+        check_against(openapi, f"{self.owner}/{self.name}", input)

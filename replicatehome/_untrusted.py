@@ -16,10 +16,13 @@ import httpx
 
 __all__ = [
     "MAX_URL_LENGTH",
+    "MODEL_NAME",
     "PREDICTION_ID_PATTERN",
     "REPLICATE_HOSTS",
     "Trust",
+    "check_model_name",
     "check_prediction_id",
+    "check_version_id",
     "is_image",
     "parse_url",
 ]
@@ -29,6 +32,11 @@ PREDICTION_ID_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
 into URL paths, so this leaves out ``/``, ``.``, ``%``, ``?``, ``#``, spaces and control
 characters."""
 _PREDICTION_ID = re.compile(PREDICTION_ID_PATTERN)
+
+_NAME_PART: Final = r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}"
+MODEL_NAME: Final = re.compile(f"{_NAME_PART}/{_NAME_PART}")
+"""An ``owner/name`` of a model or a deployment. Both parts go into URL paths, so neither may
+start with a dot (no ``..``), and ``/``, ``%``, ``?``, ``#``, spaces and controls are left out."""
 
 MAX_URL_LENGTH: Final = 64 * 1024
 """The longest URL we follow; ``data:`` URIs in outputs are decoded, not followed."""
@@ -52,6 +60,23 @@ def check_prediction_id(value: str) -> str:
     """`value` if it can be a prediction id; raise `ValueError` otherwise."""
     if not _PREDICTION_ID.fullmatch(value):
         raise ValueError(f"{value[:120]!r} is not a prediction id (letters, digits, _ and -)")
+    return value
+
+
+def check_version_id(value: str) -> str:
+    """`value` if it can be a model version's id; raise `ValueError` otherwise.
+
+    Replicate's are 64 hex digits; any id that a prediction id's rules allow is taken.
+    """
+    if not _PREDICTION_ID.fullmatch(value):
+        raise ValueError(f"{value[:120]!r} is not a version id (letters, digits, _ and -)")
+    return value
+
+
+def check_model_name(value: str) -> str:
+    """`value` if it is a model's ``owner/name``; raise `ValueError` otherwise."""
+    if not MODEL_NAME.fullmatch(value):
+        raise ValueError(f"a model is named 'owner/name', not {value[:120]!r}")
     return value
 
 

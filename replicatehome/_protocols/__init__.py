@@ -6,7 +6,6 @@ module here, not touching the clients.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol, get_args
@@ -15,6 +14,7 @@ import httpx
 
 from .._file_inputs import InputFile
 from .._models import PredictionSnapshot
+from .._untrusted import MODEL_NAME
 from ..catalog import ModelSpec
 
 __all__ = [
@@ -35,7 +35,6 @@ WebhookEvent = Literal["start", "output", "logs", "completed"]
 WEBHOOK_EVENTS: frozenset[str] = frozenset(get_args(WebhookEvent))
 _MIN_CANCEL_AFTER = 5.0
 """The shortest ``Cancel-After`` the official API accepts, in seconds."""
-_OWNER_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}/[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +48,7 @@ class Deployment:
     name: str
 
     def __post_init__(self) -> None:
-        if not _OWNER_NAME.fullmatch(self.name):
+        if not MODEL_NAME.fullmatch(self.name):
             raise ValueError(f"deployment must be an 'owner/name', not {self.name[:120]!r}")
 
     @property
@@ -169,6 +168,22 @@ class WireProtocol(Protocol):
 
     def stream_request(self, prediction: PredictionSnapshot) -> httpx.Request | None:
         """The request that opens the prediction's event stream, or ``None`` if it has none."""
+        ...
+
+    def model_request(self, name: str) -> httpx.Request:
+        """The request that reads a model, by its checked ``owner/name``, with its latest version.
+
+        Raises:
+            UnsupportedFeatureError: the backend cannot read models.
+        """
+        ...
+
+    def version_request(self, name: str, version: str) -> httpx.Request:
+        """The request that reads one version of a model, by its checked ``owner/name``.
+
+        Raises:
+            UnsupportedFeatureError: the backend cannot read models.
+        """
         ...
 
     def webhook_secret_request(self) -> httpx.Request:

@@ -22,6 +22,12 @@ DEFAULT_BASE_URL = "https://homepage.replicate.com"
 # The home page's own demo sends these; the endpoint is meant for requests from replicate.com.
 BROWSER_HEADERS = {"Origin": "https://replicate.com", "Referer": "https://replicate.com/"}
 
+_NO_MODELS = (
+    "The homepage backend cannot read models or their schemas: models.get(), and "
+    "validate_input=True for a model outside the catalog, need the official API: "
+    "Client(api_token=...) or REPLICATE_API_TOKEN."
+)
+
 
 class HomepageProtocol(BaseProtocol):
     """Builds homepage requests against `base_url` with `headers` and reads its answers."""
@@ -81,6 +87,12 @@ class HomepageProtocol(BaseProtocol):
 
     def stream_request(self, prediction: PredictionSnapshot) -> httpx.Request | None:
         return None  # text is streamed by polling
+
+    def model_request(self, name: str) -> httpx.Request:
+        raise UnsupportedFeatureError(_NO_MODELS)
+
+    def version_request(self, name: str, version: str) -> httpx.Request:
+        raise UnsupportedFeatureError(_NO_MODELS)
 
     def webhook_secret_request(self) -> httpx.Request:
         raise UnsupportedFeatureError(

@@ -20,6 +20,12 @@ __all__ = ["DEFAULT_OFFICIAL_BASE_URL", "OfficialProtocol"]
 DEFAULT_OFFICIAL_BASE_URL = "https://api.replicate.com"
 
 
+def _path(name: str) -> str:
+    # Checked already (`check_model_name`); quoted all the same, part by part.
+    owner, _, short = name.partition("/")
+    return f"{quote(owner, safe='')}/{quote(short, safe='')}"
+
+
 class OfficialProtocol(BaseProtocol):
     """Builds ``/v1`` requests against `base_url`, authenticated with `token`."""
 
@@ -84,6 +90,13 @@ class OfficialProtocol(BaseProtocol):
         if (url.scheme, url.netloc) != (base.scheme, base.netloc):
             raise ValueError(f"the next page is on another origin: {cursor[:120]!r}")
         return self._to_server("GET", str(url))
+
+    def model_request(self, name: str) -> httpx.Request:
+        return self._to_server("GET", f"{self._base_url}/v1/models/{_path(name)}")
+
+    def version_request(self, name: str, version: str) -> httpx.Request:
+        url = f"{self._base_url}/v1/models/{_path(name)}/versions/{quote(version, safe='')}"
+        return self._to_server("GET", url)
 
     def webhook_secret_request(self) -> httpx.Request:
         return self._to_server("GET", f"{self._base_url}/v1/webhooks/default/secret")

@@ -63,9 +63,7 @@ def test_text_json_is_the_final_prediction_with_parsed_inputs(
         "--input",
         "max_new_tokens=12",
         "--input",
-        "stop=</s>",
-        "--input",
-        'extra={"a": [1, 2]}',
+        "temperature=0.5",
     )
 
     assert status == 0
@@ -75,8 +73,7 @@ def test_text_json_is_the_final_prediction_with_parsed_inputs(
     assert prediction["input"] == {
         "prompt": "hi",
         "max_new_tokens": 12,
-        "stop": "</s>",
-        "extra": {"a": [1, 2]},
+        "temperature": 0.5,
     }
 
 

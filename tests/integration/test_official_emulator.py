@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from replicatehome import AsyncClient, Client, TextResult
+from replicatehome import AsyncClient, Client, InputValidationError, Model, TextResult
+from replicatehome.catalog import MODELS, ModelSpec
 from replicatehome.emulator import Emulator
 from replicatehome.webhooks import verify
 
@@ -23,9 +24,14 @@ __all__ = ["receiver"]  # the fixture, used by name
 TOKEN = "r8_emulated_token"
 
 
+OTHER = ModelSpec("someone/echo", "e" * 64, "text")
+"""A model outside the catalog that the emulator runs: the SDK has no schema of its own for it."""
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[Emulator]:
-    with Emulator(duration=0.2, starting=0.02, webhook_secret=SECRET) as emu:
+    models = (*MODELS, OTHER)
+    with Emulator(duration=0.2, starting=0.02, webhook_secret=SECRET, models=models) as emu:
         yield emu
 
 
@@ -109,3 +115,37 @@ async def test_webhook_deliveries_verify_with_the_secret_the_client_reads(
 
     prediction = verify(delivery.body, delivery.headers, secret)
     assert (prediction.id, prediction.status) == (p.id, "succeeded")
+
+
+async def test_models_get_reads_the_emulated_model_and_its_schema(official: AnyClient) -> None:
+    model = await call(official.models.get("sd-3"))
+
+    assert isinstance(model, Model)
+    assert (model.owner, model.name) == ("stability-ai", "stable-diffusion-3")
+    assert model.latest_version is not None
+    assert model.latest_version.id == MODELS[1].version
+    assert model.input_schema is not None
+    model.check_input({"prompt": "a fox"})
+    with pytest.raises(InputValidationError, match="prompt"):
+        model.check_input({"prompt": 3})
+
+
+async def test_inputs_are_checked_before_the_emulator_sees_a_create(
+    official: AnyClient, server: Emulator
+) -> None:
+    server.stats.reset()
+
+    with pytest.raises(InputValidationError, match="aspect_ratio"):
+        await handle(official.predictions.create("sd-3", input={"aspect_ratio": "16x9"}))
+    for prompt in ("one", "two"):
+        await handle(
+            official.predictions.create(OTHER.name, input={"prompt": prompt}, validate_input=True)
+        )
+    with pytest.raises(InputValidationError, match="prompt"):
+        await handle(
+            official.predictions.create(OTHER.name, input={"prompt": 3}, validate_input=True)
+        )
+
+    # One read of the model's schema for three checks; only the two that fit were created.
+    assert server.stats.requests.get("model") == 1
+    assert server.stats.predictions == 2
