@@ -14,9 +14,10 @@ from typing import Final
 
 import httpx
 
+from .catalog import MODEL_NAME
+
 __all__ = [
     "MAX_URL_LENGTH",
-    "MODEL_NAME",
     "PREDICTION_ID_PATTERN",
     "REPLICATE_HOSTS",
     "Trust",
@@ -33,10 +34,6 @@ into URL paths, so this leaves out ``/``, ``.``, ``%``, ``?``, ``#``, spaces and
 characters."""
 _PREDICTION_ID = re.compile(PREDICTION_ID_PATTERN)
 
-_NAME_PART: Final = r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}"
-MODEL_NAME: Final = re.compile(f"{_NAME_PART}/{_NAME_PART}")
-"""An ``owner/name`` of a model or a deployment. Both parts go into URL paths, so neither may
-start with a dot (no ``..``), and ``/``, ``%``, ``?``, ``#``, spaces and controls are left out."""
 
 MAX_URL_LENGTH: Final = 64 * 1024
 """The longest URL we follow; ``data:`` URIs in outputs are decoded, not followed."""

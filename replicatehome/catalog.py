@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -15,6 +16,7 @@ __all__ = [
     "DEFAULT_IMAGE_MODEL",
     "DEFAULT_TEXT_MODEL",
     "MODELS",
+    "MODEL_NAME",
     "ImageModelName",
     "Kind",
     "ModelSpec",
@@ -22,6 +24,11 @@ __all__ = [
     "find",
     "resolve",
 ]
+
+_NAME_PART: Final = r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}"
+MODEL_NAME: Final = re.compile(f"{_NAME_PART}/{_NAME_PART}")
+"""An ``owner/name`` of a model or a deployment. Both parts go into URL paths, so neither may
+start with a dot (no ``..``), and ``/``, ``%``, ``?``, ``#``, spaces and controls are left out."""
 
 Kind = Literal["text", "image"]
 """What a model produces: ``"text"`` (tokens) or ``"image"`` (URLs of images)."""
@@ -125,7 +132,6 @@ def resolve(name: str, *, version: str | None = None, allow_unversioned: bool = 
     known = find(base)
     if known is not None:
         return known if version is None else ModelSpec(known.name, version, known.kind, known.alias)
-    owner, slash, short = base.partition("/")
-    if owner and slash and short and "/" not in short and (version or allow_unversioned):
+    if MODEL_NAME.fullmatch(base) and (version or allow_unversioned):
         return ModelSpec(base, version)
     raise UnknownModelError(name, tuple(_BY_NAME))

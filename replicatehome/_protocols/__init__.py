@@ -14,8 +14,7 @@ import httpx
 
 from .._file_inputs import InputFile
 from .._models import PredictionSnapshot
-from .._untrusted import MODEL_NAME
-from ..catalog import ModelSpec
+from ..catalog import MODEL_NAME, ModelSpec
 
 __all__ = [
     "WEBHOOK_EVENTS",

@@ -20,6 +20,7 @@ from replicatehome import (
     PredictionFailedError,
     PredictionTimeoutError,
     RateLimitError,
+    UnknownModelError,
     UnprocessableEntityError,
     UnsupportedFeatureError,
 )
@@ -123,6 +124,16 @@ async def test_any_model_runs_without_a_version(live: AnyClient, mock: respx.Moc
     assert create.called
     assert "Prefer" not in create.calls[0].request.headers  # only generate_* holds
     assert p.status == "succeeded"
+
+
+@pytest.mark.parametrize("name", ["meta/llama?x=1", "meta/llama#x", "../v1", "meta/..", "a/b%2f"])
+async def test_a_model_name_that_would_change_the_url_is_refused_before_any_request(
+    live: AnyClient, mock: respx.MockRouter, name: str
+) -> None:
+    with pytest.raises(UnknownModelError):
+        await handle(live.predictions.create(name, input={"prompt": "x"}))
+
+    assert not mock.calls
 
 
 async def test_a_hold_that_expires_falls_back_to_the_stream(
