@@ -27,7 +27,7 @@ from replicatehome import AsyncClient, Client
 from replicatehome.emulator import Emulator, emulated_text
 
 GEMMA = "google-deepmind/gemma-2b-it"
-WORKERS = 4
+WORKERS = 2
 PROMPTS = [f"Worker prompt {n}" for n in range(8)]
 DOC = Path(__file__).parent.parent.parent / "docs" / "reliability.md"
 
