@@ -15,6 +15,7 @@ from typing import TextIO
 from .. import Client, Prediction, PredictionResult, ReplicateHomeError
 from .._config import DEFAULT_WAIT_TIMEOUT
 from ..catalog import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL, MODELS, Kind, find
+from ._inputs import model_inputs, schema_fields
 from ._progress import Progress
 from ._usage import UsageError
 
@@ -28,19 +29,6 @@ def _prompt(argument: str, stdin: TextIO) -> str:
     return prompt
 
 
-def _inputs(pairs: list[str]) -> dict[str, object]:
-    inputs: dict[str, object] = {}
-    for pair in pairs:
-        key, equals, text = pair.partition("=")
-        if not equals or not key:
-            raise UsageError(f"--input takes KEY=VALUE, not {pair!r}")
-        try:
-            inputs[key] = json.loads(text)
-        except ValueError:
-            inputs[key] = text
-    return inputs
-
-
 def _input(args: argparse.Namespace, stdin: TextIO, kind: Kind) -> dict[str, object]:
     """The model input the command line asks for, checked before any request."""
     # Whether the model exists is the client's to say (it depends on the backend); a catalog
@@ -49,7 +37,8 @@ def _input(args: argparse.Namespace, stdin: TextIO, kind: Kind) -> dict[str, obj
     if known is not None and known.kind != kind:
         other = "image" if kind == "text" else "text"
         raise UsageError(f"{known.name} is an {other} model: use 'replicatehome {other}'")
-    return {"prompt": _prompt(args.prompt, stdin), **_inputs(args.input)}
+    model = None if known is None else known.name
+    return model_inputs(model, _prompt(args.prompt, stdin), args.input)
 
 
 def _client(args: argparse.Namespace) -> tuple[Client, _Clock]:
@@ -163,7 +152,9 @@ def run_image(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
 
 
 def run_models(args: argparse.Namespace, stdout: TextIO) -> int:
-    """Print the catalog as a table, or as JSON."""
+    """Print the catalog as a table, or as JSON; or with --schema, one model's inputs."""
+    if args.schema is not None:
+        return _print_schema(args.schema, stdout, as_json=args.json)
     defaults = {DEFAULT_TEXT_MODEL, DEFAULT_IMAGE_MODEL}
     rows = [
         {
@@ -192,6 +183,29 @@ def run_models(args: argparse.Namespace, stdout: TextIO) -> int:
             "yes" if row["default"] else "",
         )
     Console(file=stdout, width=120).print(table)
+    return 0
+
+
+def _print_schema(name: str, stdout: TextIO, *, as_json: bool) -> int:
+    """Print a catalog model's inputs: name, type, default and allowed values."""
+    spec = find(name)
+    if spec is None:
+        known = ", ".join(key for model in MODELS for key in (model.name, model.alias) if key)
+        raise UsageError(f"no input schema for {name!r}; the catalog's models: {known}")
+    fields = schema_fields(spec.name) or []
+    rows = [
+        {"name": f.name, "type": f.kind, "default": f.default, "allowed": f.allowed} for f in fields
+    ]
+    if as_json:
+        stdout.write(json.dumps(rows, indent=2) + "\n")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("name", "type", "default", "allowed", box=None, pad_edge=False, title=spec.name)
+    for row in rows:
+        table.add_row(row["name"], row["type"], row["default"], row["allowed"])
+    Console(file=stdout, width=120, highlight=False).print(table)
     return 0
 
 

@@ -71,7 +71,8 @@ def _generation_options(command: argparse.ArgumentParser, default_model: str) ->
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="a model input; VALUE is parsed as JSON when it parses (repeatable)",
+        help="a model input, repeatable; VALUE is read as the field's type (see models "
+        "--schema), checked before any request",
     )
     command.add_argument("--json", action="store_true", help="print the final prediction as JSON")
     command.add_argument(
@@ -115,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Generate an image, save it, and print the path written.",
         epilog='examples:\n  replicatehome image "A dog in space"\n'
         '  replicatehome image "A cat" --model sdxl -o cat.png\n'
-        '  replicatehome image "A cat" -o - > cat.png\n',
+        '  replicatehome image "A cat" -o - > cat.webp\n',
         formatter_class=_Formatter,
     )
     _generation_options(image, "sd-3")
@@ -123,8 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-o",
         "--output",
         metavar="PATH",
-        help="where to write the image; - for stdout (default: <prediction id>.png here, "
-        "never overwriting a file)",
+        help="where to write the image; - for stdout (default: <prediction id> here, with the "
+        "image's suffix, never overwriting a file)",
     )
     image.add_argument(
         "-f", "--force", action="store_true", help="overwrite the --output file if it exists"
@@ -135,10 +136,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="list the models and their aliases",
         description=f"List the catalog. Defaults: {DEFAULT_TEXT_MODEL} (text), "
         f"{DEFAULT_IMAGE_MODEL} (image).",
-        epilog="examples:\n  replicatehome models\n  replicatehome models --json\n",
+        epilog="examples:\n  replicatehome models\n  replicatehome models --json\n"
+        "  replicatehome models --schema sd-3\n",
         formatter_class=_Formatter,
     )
     models.add_argument("--json", action="store_true", help="print the catalog as JSON")
+    models.add_argument(
+        "--schema",
+        metavar="NAME",
+        help="print a model's inputs instead: name, type, default and allowed values",
+    )
 
     serve = commands.add_parser(
         "serve",

@@ -3,9 +3,10 @@
 It serves the anonymous homepage protocol and, over the same predictions, the official ``/v1``
 API (bearer tokens, ``Prefer: wait``, cancel, Server-Sent Events). Predictions move through
 ``starting``, ``processing`` and ``succeeded`` on a timer; text models stream synthetic tokens,
-image models return URLs of PNGs the emulator serves itself. Faults (throttling, gateway
-errors, dropped connections, failed predictions...) are injected on demand with `Faults`. Start
-one with `Emulator`; see ``docs/emulator.md``.
+image models return URLs of images the emulator serves itself, in the format and size their
+input asks for. Catalog models' inputs are checked against their real schemas. Faults
+(throttling, gateway errors, dropped connections, failed predictions...) are injected on demand
+with `Faults`. Start one with `Emulator`; see ``docs/emulator.md``.
 
 Needs the ``emulator`` extra (Starlette and Hypercorn), which is imported only when an emulator or
 an app is made: importing this package stays cheap.

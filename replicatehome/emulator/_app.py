@@ -53,7 +53,7 @@ class EmulatorApp:
       ``GET .../stream`` (server-sent events), ``GET /v1/models/{owner}/{name}``,
       ``GET .../versions`` and ``.../versions/{id}``, ``GET /v1/deployments/{owner}/{name}``,
       the ``/v1/files`` API and ``GET /v1/webhooks/default/secret``;
-    - ``GET /files/{id}/out-{n}.png``: the images of a succeeded image prediction.
+    - ``GET /files/{id}/out-{n}.{format}``: the images of a succeeded image prediction.
 
     Webhook deliveries run as tasks of the event loop that serves the app. The app's lifespan
     stops them at shutdown; an app served without lifespan events (``httpx.ASGITransport``)

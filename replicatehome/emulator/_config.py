@@ -38,7 +38,8 @@ class EmulatorConfig:
         duration: Seconds a prediction spends ``processing``; tests use e.g. ``0.05``.
         starting: Seconds a prediction spends ``starting`` before that.
         image_count: Images per image prediction, unless the input asks for ``num_outputs``.
-        image_size: Width and height of the generated PNGs, in pixels.
+        image_size: Width and height of the PNGs of models outside the catalog, in pixels; a
+            catalog model's input decides the size of its images.
         faults: The faults in force when the emulator starts. They can be changed later.
         models: The models the emulator knows, by full ``owner/name``: the catalog's by default.
             A model whose ``kind`` is not ``"image"`` produces text.

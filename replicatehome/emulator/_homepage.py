@@ -8,7 +8,7 @@ from starlette.responses import JSONResponse, Response
 from ._backend import Backend, InputError
 from ._bodies import BodyError, read_json_object
 from ._files import file_url
-from ._responses import json_error
+from ._responses import input_problems, json_error
 from ._routing import RouteSpec
 from ._state import Record, render
 
@@ -19,8 +19,8 @@ class HomepageRoutes:
     """The homepage protocol's routes. They only parse requests and pick status codes.
 
     - ``POST /api/prediction``: create a prediction (201), 400 for a malformed request, 413 for
-      a body over `MAX_BODY_BYTES`, 422 for an unknown model, a version of another model, or a
-      missing prompt;
+      a body over `MAX_BODY_BYTES`, 422 for an unknown model, a version of another model, or an
+      invalid input (``{"detail": "Input validation failed:\n- input.<field>: ..."}``);
     - ``GET /api/poll?id=...``: the prediction (200), 400 without an id, 404 for an unknown,
       expired or evicted one.
     """
@@ -57,7 +57,7 @@ class HomepageRoutes:
         try:
             parsed = self._backend.parse_input(spec, inputs)
         except InputError as error:
-            return json_error(422, f"Input {error.field!r} {error.problem}.")
+            return json_error(422, f"Input validation failed:\n{input_problems(error.problems)}")
         record = self._backend.create(spec, version, inputs, parsed, source="web")
         return self._prediction(request, record, status_code=201)
 

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ..catalog import ModelSpec
+from ..errors import InputProblem
 from ._auth import authenticated
 from ._backend import Backend, InputError
 from ._bodies import BodyError, read_json_object
@@ -25,7 +26,7 @@ from ._cancel_after import parse_cancel_after
 from ._faults import RouteName
 from ._files import file_url
 from ._pagination import page_body, paginate, parse_cursor
-from ._responses import problem
+from ._responses import input_problems, problem
 from ._routing import Endpoint, RouteSpec
 from ._sse import EventStream
 from ._state import RUNNING, Record, advance, render
@@ -178,7 +179,7 @@ class OfficialRoutes:
             parsed = self._backend.parse_input(spec, inputs)
             webhook = parse_webhook(body)
         except InputError as error:
-            return _invalid(request, "input", f"{error.field} {error.problem}", error.field)
+            return _invalid_input(request, error.problems)
         except WebhookError as error:
             return _invalid(request, error.field, f"{error.field} {error.problem}")
         # Other fields ("stream", ...) are accepted and ignored, as the real API does with what
@@ -302,6 +303,22 @@ def _invalid(request: Request, where: str, description: str, field: str | None =
         extra={
             "invalid_fields": [
                 {"type": "invalid", "field": field or where, "description": description}
+            ]
+        },
+    )
+
+
+def _invalid_input(request: Request, problems: tuple[InputProblem, ...]) -> Response:
+    """The 422 for an input that does not fit its model: every field that is wrong, and why."""
+    return problem(
+        422,
+        "Input validation failed",
+        input_problems(problems),
+        instance=request.url.path,
+        extra={
+            "invalid_fields": [
+                {"type": "invalid", "field": f"input.{each.field}", "description": each.message}
+                for each in problems
             ]
         },
     )

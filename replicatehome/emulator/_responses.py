@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import http
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Final, Literal
 
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from ..errors import InputProblem
 from ._faults import Faults, RequestFault
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "DroppedResponse",
     "Protocol",
     "fault_response",
+    "input_problems",
     "json_error",
     "problem",
 ]
@@ -38,6 +40,15 @@ JSON_MEDIA_TYPES: Final = frozenset({"application/json", PROBLEM_MEDIA_TYPE})
 def json_error(status_code: int, detail: str) -> JSONResponse:
     """A homepage-protocol error: ``{"detail": ...}``."""
     return JSONResponse({"detail": detail}, status_code=status_code)
+
+
+def input_problems(problems: Iterable[InputProblem]) -> str:
+    """An invalid input's problems, one line each: ``- input.steps: Input should be ...``.
+
+    Both protocols' 422 details list them so; the messages are the SDK's own
+    (`InputValidationError`), and say what the field allows.
+    """
+    return "\n".join(f"- input.{problem.field}: {problem.message}" for problem in problems)
 
 
 def problem(

@@ -30,11 +30,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final, Literal
 
 from ..catalog import ModelSpec
+from ._images import Picture
 
 if TYPE_CHECKING:
     from pydantic import JsonValue
 
 __all__ = [
+    "DEFAULT_PICTURE",
     "RUNNING",
     "Clock",
     "Plan",
@@ -68,12 +70,20 @@ Source = Literal["web", "api"]
 STARTING_LOG: Final = "Starting prediction"
 """The log line a prediction prints when it starts processing."""
 
+DEFAULT_PICTURE: Final = Picture()
+"""How images look when nothing says otherwise: 256 x 256 PNGs."""
+
 MAX_PROMPT_WORDS: Final = 24
 """Longer prompts are cut short in the output, to keep the token count moderate."""
 
 
-def emulated_tokens(model: str, prompt: str) -> tuple[str, ...]:
-    """The tokens a text model emits for `prompt`: words that keep their trailing whitespace."""
+def emulated_tokens(
+    model: str, prompt: str, *, max_new_tokens: int | None = None
+) -> tuple[str, ...]:
+    """The tokens a text model emits for `prompt`: words that keep their trailing whitespace.
+
+    `max_new_tokens` cuts the text after that many tokens, as a model that runs out does.
+    """
     words = prompt.split()
     if len(words) > MAX_PROMPT_WORDS:
         prompt = " ".join(words[:MAX_PROMPT_WORDS]) + " …"
@@ -82,17 +92,18 @@ def emulated_tokens(model: str, prompt: str) -> tuple[str, ...]:
         f"This is emulated output from {short_name} for the prompt: {prompt}\n"
         "It was generated locally, token by token, without running any model."
     )
-    return tuple(re.findall(r"\S+\s*", sentence))
+    return tuple(re.findall(r"\S+\s*", sentence))[:max_new_tokens]
 
 
-def emulated_text(model: str, prompt: str) -> str:
-    """The whole text a succeeded prediction of text `model` returns for `prompt`."""
-    return "".join(emulated_tokens(model, prompt))
+def emulated_text(model: str, prompt: str, *, max_new_tokens: int | None = None) -> str:
+    """The whole text a succeeded prediction of text `model` returns for `prompt`, cut after
+    `max_new_tokens` tokens when the input gives that."""
+    return "".join(emulated_tokens(model, prompt, max_new_tokens=max_new_tokens))
 
 
-def image_name(index: int) -> str:
-    """The file name of a prediction's `index`-th image."""
-    return f"out-{index}.png"
+def image_name(index: int, picture: Picture = DEFAULT_PICTURE) -> str:
+    """The file name of a prediction's `index`-th image, whose suffix is its format's."""
+    return f"out-{index}.{picture.format}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +115,7 @@ class Plan:
         duration: Seconds spent ``processing``.
         tokens: The text output, token by token (empty for image models).
         images: How many images the prediction ends with (0 for text models).
+        picture: How they look: their format, size and seed.
         error: The error it fails with halfway through processing, or ``None`` to succeed.
         never_finish: Stay ``processing`` forever, one token short of the whole output.
     """
@@ -112,6 +124,7 @@ class Plan:
     duration: float
     tokens: tuple[str, ...] = ()
     images: int = 0
+    picture: Picture = DEFAULT_PICTURE
     error: str | None = None
     never_finish: bool = False
 
@@ -189,7 +202,10 @@ def _planned(record: Record, now: float) -> Snapshot:
             "failed", _tokens(plan, failed_at - started), plan.error, started, failed_at
         )
     if now >= end and not plan.never_finish:
-        done = tuple(image_name(i) for i in range(plan.images)) if plan.images else plan.tokens
+        if plan.images:
+            done = tuple(image_name(i, plan.picture) for i in range(plan.images))
+        else:
+            done = plan.tokens
         return Snapshot("succeeded", done, None, started, end)
     return Snapshot("processing", _tokens(plan, now - started), None, started, None)
 

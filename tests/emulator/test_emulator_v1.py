@@ -269,9 +269,19 @@ async def test_create_by_version_of_an_image_model(
         ("/v1/models/acme/nope/predictions", b"{}", 404, "acme/nope does not exist"),
         (model_path(GEMMA), b"{}", 422, "- input: Invalid type. Expected: object, given: null"),
         (model_path(GEMMA), b'{"input": [1]}', 422, "given: list"),
-        (model_path(GEMMA), b'{"input": {}}', 422, "- input: prompt is required"),
-        (model_path(GEMMA), b'{"input": {"prompt": 3}}', 422, "prompt is required"),
-        (model_path(SD3), b'{"input": {"prompt": "p", "num_outputs": 11}}', 422, "num_outputs"),
+        (
+            model_path(GEMMA),
+            b'{"input": {"max_new_tokens": 0}}',
+            422,
+            "- input.max_new_tokens: Input should be greater than or equal to 1",
+        ),
+        (model_path(GEMMA), b'{"input": {"prompt": 3}}', 422, "- input.prompt: Input should be"),
+        (
+            model_path(SDXL),
+            b'{"input": {"prompt": "p", "num_outputs": 11}}',
+            422,
+            "- input.num_outputs: Input should be less than or equal to 4",
+        ),
         ("/v1/predictions", b'{"input": {"prompt": "p"}}', 422, "version does not exist"),
         ("/v1/predictions", b'{"version": 3, "input": {}}', 422, "version does not exist"),
         ("/v1/predictions", b'{"version": "abc", "input": {}}', 422, "version does not exist"),
@@ -285,7 +295,7 @@ async def test_create_by_version_of_an_image_model(
             "/v1/predictions",
             json.dumps({"version": GEMMA.version, "input": {"prompt": None}}).encode(),
             422,
-            "prompt is required",
+            "- input.prompt: Input should be a valid string",
         ),
     ],
 )
@@ -938,7 +948,25 @@ def test_replicate_run_image(emu: Emulator, official: ReplicateClient) -> None:
     assert isinstance(output, list)
     assert len(output) == 1
     assert str(output[0]).startswith(f"{emu.url}/files/")
-    assert read_image(output[0]).startswith(PNG)
+    assert read_image(output[0]).startswith(b"RIFF")  # SD3's default output_format: webp
+    [png] = official.run(SD3.name, input={"prompt": "A dog", "output_format": "png"})
+    assert read_image(png).startswith(PNG)
+
+
+def test_replicate_gets_its_error_for_an_invalid_input(
+    emu: Emulator, official: ReplicateClient
+) -> None:
+    bad = {"prompt": "A dog", "aspect_ratio": "16x9", "steps": 40}
+    with pytest.raises(ReplicateError) as run:
+        official.run(SD3.name, input=bad)
+    assert (run.value.status, run.value.title) == (422, "Input validation failed")
+    assert run.value.detail is not None
+    assert "- input.aspect_ratio: Input should be '1:1'" in run.value.detail
+    assert "- input.steps: Input should be less than or equal to 28" in run.value.detail
+    with pytest.raises(ReplicateError) as create:
+        official.predictions.create(version=str(SD3.version), input=bad)
+    assert create.value.status == 422
+    assert emu.stats.predictions == 0
 
 
 def test_replicate_stream(official: ReplicateClient) -> None:

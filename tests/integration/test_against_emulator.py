@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import struct
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from replicatehome import (
     PredictionTimeoutError,
     RateLimitError,
     TextResult,
+    UnprocessableEntityError,
 )
 from replicatehome.emulator import Emulator, Faults, emulated_text
 
@@ -59,7 +61,9 @@ async def live(mode: Mode, backend: Backend, emu: Emulator) -> AsyncIterator[Any
 async def test_text_round_trip(live: AnyClient, emu: Emulator) -> None:
     result = await call(live.generate_text("Write a haiku", max_new_tokens=20))
 
-    assert result.text == emulated_text(GEMMA, "Write a haiku")
+    assert result.text == emulated_text(GEMMA, "Write a haiku", max_new_tokens=20)
+    assert isinstance(result.prediction.output, list)
+    assert len(result.prediction.output) == 20
     assert result.prediction.status == "succeeded"
     assert result.prediction.input == {"prompt": "Write a haiku", "max_new_tokens": 20}
     assert emu.stats.requests["create"] == 1
@@ -315,3 +319,77 @@ def test_one_client_is_shared_by_many_threads(backend: Backend, emu: Emulator) -
             thread.join(timeout=30)
 
     assert texts == {n: emulated_text(GEMMA, f"prompt {n}") for n in range(6)}
+
+
+# --- inputs: the emulator checks them, and its outputs follow them ----------------------------
+
+INVALID_SD3 = {"prompt": "A fox", "aspect_ratio": "16x9", "steps": 40, "temprature": 0.2}
+
+
+async def test_an_invalid_input_is_the_servers_422(live: AnyClient, emu: Emulator) -> None:
+    # With the client's own check turned off, the server judges the input, as the real one does.
+    with pytest.raises(UnprocessableEntityError) as raised:
+        await handle(live.predictions.create("sd-3", input=INVALID_SD3, validate_input=False))
+
+    message = str(raised.value)
+    assert "- input.aspect_ratio: Input should be '1:1', '16:9'" in message
+    assert "- input.steps: Input should be less than or equal to 28" in message
+    assert "temprature" not in message  # unknown names are ignored, as by the real API
+    assert raised.value.status_code == 422
+    assert emu.stats.predictions == 0
+
+
+async def test_a_deployments_invalid_input_is_the_servers_422(mode: Mode, emu: Emulator) -> None:
+    # A deployment's model is the server's to know: the client cannot check its input.
+    client = connect(mode, "official", emu)
+    try:
+        deployment = "stability-ai/stable-diffusion-3"
+        with pytest.raises(UnprocessableEntityError, match=r"- input\.steps: "):
+            await handle(client.predictions.create(deployment=deployment, input=INVALID_SD3))
+    finally:
+        await close(client)
+
+
+@pytest.mark.parametrize(
+    ("image_format", "magic", "size"),
+    [
+        ("jpg", b"\xff\xd8\xff", (768, 1344)),
+        ("png", b"\x89PNG", (768, 1344)),
+        ("webp", b"RIFF", None),
+    ],
+)
+async def test_images_come_in_the_asked_format_and_size(
+    live: AnyClient, image_format: str, magic: bytes, size: tuple[int, int] | None
+) -> None:
+    image = await call(
+        live.generate_image("A fox", aspect_ratio="9:16", output_format=image_format)
+    )
+    data = image.read() if isinstance(live, Client) else await image.aread()
+
+    assert image.url.endswith(f".{image_format}")
+    assert data.startswith(magic)
+    if image_format == "png":
+        assert struct.unpack(">II", data[16:24]) == size
+
+
+async def test_num_outputs_and_seed(live: AnyClient) -> None:
+    first, again = [
+        await call(
+            live.generate_image("A fox", model="sdxl", num_outputs=2, width=256, height=256, seed=3)
+        )
+        for _ in range(2)
+    ]
+
+    assert len(first.urls) == len(again.urls) == 2
+    assert first.urls != again.urls  # two predictions...
+    async with httpx.AsyncClient() as http:
+        drawn = [(await http.get(url)).content for url in (*first.urls, *again.urls)]
+    assert drawn[:2] == drawn[2:]  # ...drawing the same images from the same seed
+    assert drawn[0] != drawn[1]
+
+
+async def test_max_new_tokens_is_the_texts_length(live: AnyClient) -> None:
+    result = await call(live.generate_text("Write a haiku", max_new_tokens=4))
+
+    assert result.text == emulated_text(GEMMA, "Write a haiku", max_new_tokens=4)
+    assert result.text == "This is emulated output "

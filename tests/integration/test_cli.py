@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import struct
 from pathlib import Path
 
 import httpx
@@ -11,7 +12,10 @@ import pytest
 
 from replicatehome import __version__
 from replicatehome.cli import main
+from replicatehome.cli._inputs import parse_inputs
 from replicatehome.emulator import Emulator, Faults, emulated_text
+from replicatehome.errors import InputValidationError
+from replicatehome.inputs import SDXLLightningInput, StableDiffusion3Input, check_input
 
 GEMMA = "google-deepmind/gemma-2b-it"
 
@@ -63,18 +67,137 @@ def test_text_json_is_the_final_prediction_with_parsed_inputs(
         "--input",
         "max_new_tokens=12",
         "--input",
-        "temperature=0.5",
+        "temperature=1",  # a number, though written as an integer
+        "--input",
+        "top_k=5",
     )
 
     assert status == 0
     prediction = json.loads(out)
     assert prediction["status"] == "succeeded"
-    assert "".join(prediction["output"]) == emulated_text(GEMMA, "hi")
+    assert "".join(prediction["output"]) == emulated_text(GEMMA, "hi", max_new_tokens=12)
     assert prediction["input"] == {
         "prompt": "hi",
         "max_new_tokens": 12,
-        "temperature": 0.5,
+        "temperature": 1.0,
+        "top_k": 5,
     }
+
+
+def test_inputs_are_read_by_their_schema_type(
+    capsys: pytest.CaptureFixture[str], emu: Emulator, tmp_path: Path
+) -> None:
+    target = tmp_path / "fox.png"
+    status, out, _ = run(
+        capsys,
+        *("image", "A fox", "--model", "sdxl", "--base-url", emu.url, "-o", str(target)),
+        *("--json", "--input", "width=256", "--input", "height=320"),
+        *("--input", "guidance_scale=2", "--input", "scheduler=DDIM"),
+        *("--input", "disable_safety_checker=yes", "--input", "seed=7"),
+    )
+
+    assert status == 0
+    assert json.loads(out)["input"] == {
+        "prompt": "A fox",
+        "width": 256,
+        "height": 320,
+        "guidance_scale": 2.0,
+        "scheduler": "DDIM",
+        "disable_safety_checker": True,
+        "seed": 7,
+    }
+    assert struct.unpack(">II", target.read_bytes()[16:24]) == (256, 320)
+
+
+def test_a_file_input_takes_a_local_path(
+    capsys: pytest.CaptureFixture[str], emu: Emulator, tmp_path: Path
+) -> None:
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(8))
+    status, out, _ = run(
+        capsys,
+        *("image", "A fox", "--base-url", emu.url, "--json", "-o", str(tmp_path / "out.webp")),
+        *("--input", f"image={photo}", "--input", "prompt_strength=0.5"),
+    )
+
+    assert status == 0
+    sent = json.loads(out)["input"]
+    assert sent["image"].startswith("data:image/png;base64,")  # the homepage takes files inline
+    assert sent["prompt_strength"] == 0.5
+
+
+@pytest.mark.parametrize("command", ["text", "image"])
+def test_invalid_inputs_exit_2_with_every_problem_before_any_request(
+    capsys: pytest.CaptureFixture[str], emu: Emulator, command: str
+) -> None:
+    inputs = (
+        ["max_new_tokens=many", "temprature=0.2", "top_p=2"]
+        if command == "text"
+        else ["aspect_ratio=16x9", "steps=40", "output_format=gif"]
+    )
+    argv = [command, "hi", "--base-url", emu.url]
+    for pair in inputs:
+        argv += ["--input", pair]
+
+    status, out, err = run(capsys, *argv)
+
+    assert status == 2
+    assert out == ""
+    model = GEMMA if command == "text" else "stability-ai/stable-diffusion-3"
+    with pytest.raises(InputValidationError) as raised:
+        check_input(model, {"prompt": "hi", **parse_inputs(inputs, model)})
+    assert err == f"replicatehome: error: {raised.value}\n"  # the SDK's own message
+    assert len(raised.value.problems) == 3
+    assert emu.stats.requests == {}
+
+
+def test_models_outside_the_catalog_take_json_inputs_unchecked(
+    capsys: pytest.CaptureFixture[str], emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The emulator runs any owner/name for this test; the CLI checks nothing of its input.
+    monkeypatch.setenv("REPLICATE_API_TOKEN", "r8_cli_test")
+    status, _, err = run(
+        capsys,
+        *("text", "hi", "--base-url", emu.url, "--model", "acme/other"),
+        *("--input", 'extra={"a": [1, 2]}', "--input", "stop=</s>"),
+    )
+    assert status == 3  # the server's 404, not a usage error
+    assert "404" in err
+
+
+def test_models_schema_prints_a_models_inputs(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "models", "--schema", "sd-3")
+    assert status == 0
+    lines = out.splitlines()
+    assert "stability-ai/stable-diffusion-3" in lines[0]
+    assert lines[1].split() == ["name", "type", "default", "allowed"]
+    rows = {line.split()[0]: line.split()[1:] for line in lines[2:]}
+    assert list(rows) == list(StableDiffusion3Input.model_fields)
+    assert rows["aspect_ratio"][:2] == ["enum", '"1:1"']
+    assert " ".join(rows["aspect_ratio"][2:]) == "1:1, 16:9, 21:9, 3:2, 2:3, 4:5, 5:4, 9:16, 9:21"
+    assert rows["steps"] == ["integer", "28", "1", "to", "28"]
+    assert rows["seed"] == ["integer"]
+
+    status, out, _ = run(capsys, "models", "--schema", "bytedance/sdxl-lightning-4step", "--json")
+    assert status == 0
+    fields = json.loads(out)
+    assert [f["name"] for f in fields] == list(SDXLLightningInput.model_fields)
+    assert fields[2] == {
+        "name": "width",
+        "type": "integer",
+        "default": "1024",
+        "allowed": "256 to 1280",
+    }
+    assert fields[-1] == {
+        "name": "disable_safety_checker",
+        "type": "boolean",
+        "default": "false",
+        "allowed": "",
+    }
+
+    status, out, err = run(capsys, "models", "--schema", "gpt-5")
+    assert (status, out) == (2, "")
+    assert "no input schema for 'gpt-5'" in err
 
 
 def test_image_is_written_byte_identical_and_its_path_printed(
@@ -87,7 +210,7 @@ def test_image_is_written_byte_identical_and_its_path_printed(
 
     status, out, err = run(capsys, "image", "A dog", "--base-url", emu.url, "--json")
     prediction = json.loads(out)
-    first = tmp_path / f"{prediction['id']}.png"
+    first = tmp_path / f"{prediction['id']}.webp"  # SD3's default output_format
     served = httpx.get(prediction["output"][0]).content
 
     assert status == 0

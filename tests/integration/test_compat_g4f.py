@@ -332,12 +332,12 @@ async def test_image_models_yield_one_image_response_for_the_last_message(
 
     url = response.image_url
     assert url.startswith(f"{emu.url}/")
-    assert url.endswith(".png")
+    assert url.endswith(".webp")  # SD3's default output_format
     assert response.images == url
     assert response.alt == "A dog in space"
     assert str(response) == f"[![A dog in space]({url})]({url})"
     async with httpx.AsyncClient() as http:
-        assert (await http.get(url)).content.startswith(b"\x89PNG")
+        assert (await http.get(url)).content.startswith(b"RIFF")
 
 
 async def test_several_images_come_as_a_list(local: type[ReplicateHome]) -> None:
@@ -609,4 +609,4 @@ async def test_the_seeds_example_runs_unchanged_but_for_the_import(
 
     printed = capsys.readouterr().out
     assert printed.startswith(f"{emu.url}/")
-    assert printed.endswith(".png\n")
+    assert printed.endswith(".webp\n")

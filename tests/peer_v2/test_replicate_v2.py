@@ -34,7 +34,7 @@ from replicate.lib._predictions_use import use as use_with  # noqa: E402
 from replicatehome.catalog import MODELS  # noqa: E402
 from replicatehome.emulator import Emulator, emulated_text  # noqa: E402
 
-GEMMA, SD3 = MODELS[0], MODELS[1]
+GEMMA, SD3, SDXL = MODELS[0], MODELS[1], MODELS[2]
 OWNER, NAME = GEMMA.name.split("/")
 TOKEN = "r8_peer_v2"
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"peer-v2-webhook-secret-bytes").decode()
@@ -149,6 +149,21 @@ def test_predictions_list_follows_cursors(client: Any) -> None:
 # --- models -----------------------------------------------------------------------------------
 
 
+def test_an_invalid_input_is_its_unprocessable_entity_error(client: Any) -> None:
+    bad = {"prompt": "a cat", "aspect_ratio": "16x9", "steps": 40}
+    with pytest.raises(replicate.UnprocessableEntityError) as created:
+        client.predictions.create(version=SD3.version or "", input=bad)
+    assert created.value.status_code == 422
+    body = created.value.body
+    assert body["title"] == "Input validation failed"
+    assert [field["field"] for field in body["invalid_fields"]] == [
+        "input.aspect_ratio",
+        "input.steps",
+    ]
+    with pytest.raises(replicate.UnprocessableEntityError, match="less than or equal to 28"):
+        client.run(SD3.name, input=bad)
+
+
 def test_models_and_versions(client: Any) -> None:
     model = client.models.get(model_owner=OWNER, model_name=NAME)
     assert model.latest_version is not None
@@ -158,6 +173,8 @@ def test_models_and_versions(client: Any) -> None:
         model_owner=OWNER, model_name=NAME, version_id=model.latest_version.id
     )
     assert version.openapi_schema is not None
+    inputs = version.openapi_schema["components"]["schemas"]["Input"]["properties"]
+    assert inputs["max_new_tokens"]["minimum"] == 1
 
 
 # --- files ------------------------------------------------------------------------------------
@@ -254,9 +271,11 @@ def test_run_waits_for_the_whole_output_when_wait_runs_out(client: Any) -> None:
 def test_run_by_version_and_images(client: Any) -> None:
     by_version = client.run(f"{GEMMA.name}:{GEMMA.version}", input={"prompt": "hello"})
     assert "".join(by_version) == TEXT
-    images = client.run(SD3.name, input={"prompt": "a cat", "num_outputs": 2})
+    images = client.run(SDXL.name, input={"prompt": "a cat", "num_outputs": 2})
     assert len(images) == 2
     assert all(str(url).endswith(".png") for url in images)
+    [webp] = client.run(SD3.name, input={"prompt": "a cat", "num_outputs": 2})  # SD3 has none
+    assert str(webp).endswith(".webp")  # its default output_format
 
 
 def test_use_and_streaming(client: Any) -> None:
