@@ -71,7 +71,10 @@ async def test_text_round_trip(live: AnyClient, emu: Emulator) -> None:
 
 async def test_streaming_shows_text_long_before_the_end(live: AnyClient, emu: Emulator) -> None:
     # Long enough for several polls (homepage) or events (official) before the end.
-    parts = [chunk async for chunk in chunks(live.stream_text("Tell a story", seconds=0.6))]
+    parts = [
+        chunk
+        async for chunk in chunks(live.stream_text("Tell a story", extra_input={"seconds": 0.6}))
+    ]
 
     assert "".join(parts) == emulated_text(GEMMA, "Tell a story")
     assert len(parts) >= 3
