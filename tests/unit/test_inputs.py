@@ -11,7 +11,7 @@ import base64
 import io
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_type_hints
 
 import pydantic
 import pytest
@@ -19,7 +19,19 @@ import respx
 
 from replicatehome import InputValidationError, ReplicateHomeError
 from replicatehome.catalog import resolve
-from replicatehome.inputs import INPUT_MODELS
+from replicatehome.inputs import (
+    INPUT_MODELS,
+    CatalogInput,
+    FileInput,
+    GemmaInput,
+    GemmaInputs,
+    PlaygroundInput,
+    PlaygroundInputs,
+    SDXLLightningInput,
+    SDXLLightningInputs,
+    StableDiffusion3Input,
+    StableDiffusion3Inputs,
+)
 
 from ..helpers import AnyClient, call, collect, prediction
 
@@ -366,3 +378,28 @@ async def test_the_official_api_gets_the_checked_input_with_its_files_uploaded(
     await call(live.generate_image("A fox", image=io.BytesIO(PNG), cfg=7.5, output_format="png"))
 
     assert sent(route) == {"prompt": "A fox", "image": url, "cfg": 7.5, "output_format": "png"}
+
+
+# --- the TypedDicts that type the keywords, in step with the models -------------------------
+
+
+@pytest.mark.parametrize(
+    ("model", "typed"),
+    [
+        (GemmaInput, GemmaInputs),
+        (StableDiffusion3Input, StableDiffusion3Inputs),
+        (SDXLLightningInput, SDXLLightningInputs),
+        (PlaygroundInput, PlaygroundInputs),
+    ],
+)
+def test_each_typeddict_has_its_models_fields_but_the_prompt(
+    model: type[CatalogInput], typed: type
+) -> None:
+    hints = get_type_hints(typed)
+    assert list(hints) == [name for name in model.model_fields if name != "prompt"]
+    for name, hint in hints.items():
+        annotation = model.model_fields[name].annotation
+        if "_file" in repr(annotation):  # a file field, validated by kind, not by type
+            assert hint == FileInput | None
+        else:
+            assert hint == annotation, name
