@@ -9,13 +9,14 @@ from __future__ import annotations
 import copy
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Generic, Self, TypeVar, overload
+from typing import TYPE_CHECKING, Generic, Self, TypeVar, Unpack, overload
 
 import httpx
 
-from ._call_inputs import check_wait_timeout, create_options, model_input
+from ._call_inputs import check_wait_timeout, create_options
 from ._config import DEFAULT_LIMITS, DEFAULT_WAIT_TIMEOUT, ClientOptions, configure
 from ._file_inputs import FileEncoding
+from ._generation import Generation, plan
 from ._history import PollStats
 from ._lifecycle import Flow, Lifecycle, Listing
 from ._logs import setup_from_env
@@ -25,12 +26,22 @@ from ._protocols import Backend, Deployment, Target, WebhookEvent
 from ._sync_driver import SyncDriver
 from ._transport import async_http_client, sync_http_client
 from ._untrusted import check_prediction_id
-from .catalog import ImageModelName, Kind, ModelSpec, TextModelName
+from .catalog import (
+    GemmaName,
+    ImageModelName,
+    Kind,
+    ModelSpec,
+    PlaygroundName,
+    SDXLLightningName,
+    StableDiffusion3Name,
+    TextModelName,
+)
 from .prompts import Message
 from .results import ImageResult, TextResult, image_urls, text_of
 
 if TYPE_CHECKING:
     from ._async_driver import AsyncDriver
+    from .inputs import GemmaInputs, PlaygroundInputs, SDXLLightningInputs, StableDiffusion3Inputs
 
 __all__ = [
     "AsyncClient",
@@ -541,30 +552,13 @@ class _ClientBase(Generic[D]):
         """The protocol in use: ``"homepage"`` or ``"official"``."""
         return self._driver.lifecycle.protocol.name
 
-    def _generation(
-        self,
-        kind: Kind,
-        method: str,
-        *,
-        prompt: str | None,
-        messages: Sequence[Message] | None,
-        model: str,
-        version: str | None,
-        input: Mapping[str, object] | None,
-        keywords: Mapping[str, object],
-        wait_timeout: float | None,
-        file_encoding: FileEncoding | None,
-        stream: bool = False,
-    ) -> Flow[PredictionSnapshot]:
+    def _generation(self, call: Generation) -> Flow[PredictionSnapshot]:
         # Resolving, validating and reading files happen here, at call time, before any request.
         lifecycle = self._driver.lifecycle
-        given = model_input(method, input, keywords)
-        deadline = lifecycle.deadline(check_wait_timeout(wait_timeout))
-        spec, full_input = lifecycle.plan(
-            kind, model, version, prompt, messages, given, file_encoding
-        )
+        deadline = lifecycle.deadline(check_wait_timeout(call.wait_timeout))
+        spec, full_input = plan(lifecycle, call)
         return lifecycle.generate(
-            spec, full_input, deadline, stream=stream, file_encoding=file_encoding
+            spec, full_input, deadline, stream=call.stream, file_encoding=call.file_encoding
         )
 
     def with_options(
@@ -676,6 +670,33 @@ class Client(_ClientBase[SyncDriver]):
         """The webhook signing secret; check deliveries with `replicatehome.webhooks.verify`."""
         return Webhooks(self._driver)
 
+    @overload
+    def generate_text(
+        self,
+        prompt: str | None = ...,
+        *,
+        messages: Sequence[Message] | None = ...,
+        model: GemmaName = ...,
+        version: str | None = ...,
+        input: Mapping[str, object] | None = ...,
+        extra_input: Mapping[str, object] | None = ...,
+        wait_timeout: float | None = ...,
+        file_encoding: FileEncoding | None = ...,
+        **model_inputs: Unpack[GemmaInputs],
+    ) -> TextResult: ...
+    @overload
+    def generate_text(
+        self,
+        prompt: str | None = ...,
+        *,
+        messages: Sequence[Message] | None = ...,
+        model: str,
+        version: str | None = ...,
+        input: Mapping[str, object] | None = ...,
+        extra_input: Mapping[str, object] | None = ...,
+        wait_timeout: float | None = ...,
+        file_encoding: FileEncoding | None = ...,
+    ) -> TextResult: ...
     def generate_text(
         self,
         prompt: str | None = None,
@@ -684,6 +705,7 @@ class Client(_ClientBase[SyncDriver]):
         model: str = "gemma-2b",
         version: str | None = None,
         input: Mapping[str, object] | None = None,
+        extra_input: Mapping[str, object] | None = None,
         wait_timeout: float | None = None,
         file_encoding: FileEncoding | None = None,
         **model_inputs: object,
@@ -697,26 +719,63 @@ class Client(_ClientBase[SyncDriver]):
             version: a version hash, for models outside the catalog.
             input: model inputs as a mapping, for names that are not Python keywords or that
                 are the client's options.
+            extra_input: model inputs sent as they are, unchecked: for an input the model
+                has gained since this SDK's schema of it (see docs/inputs.md).
             wait_timeout: seconds this call may wait at most; the client's by default.
             file_encoding: how files among the inputs go to the official API, for this call.
             **model_inputs: more model inputs, such as ``max_new_tokens=128``. A client
                 option's name (``timeout``, say) is refused: see docs/usage.md.
+
+        The input of a catalog model (the prompt, `input` and the keywords) is checked against
+        its schema before any request; other models' inputs are sent as they are, and static
+        type checkers see their inputs in `input` and `extra_input` only (docs/inputs.md).
+
+        Raises:
+            InputValidationError: the input does not fit the catalog model's schema.
         """
-        flow = self._generation(
-            "text",
-            "generate_text",
-            prompt=prompt,
-            messages=messages,
+        call = Generation(
+            kind="text",
+            method="generate_text",
             model=model,
             version=version,
+            prompt=prompt,
+            messages=messages,
             input=input,
             keywords=model_inputs,
+            extra_input=extra_input,
             wait_timeout=wait_timeout,
             file_encoding=file_encoding,
         )
-        snapshot = self._driver.run(flow)
+        snapshot = self._driver.run(self._generation(call))
         return TextResult(text_of(snapshot), snapshot)
 
+    @overload
+    def stream_text(
+        self,
+        prompt: str | None = ...,
+        *,
+        messages: Sequence[Message] | None = ...,
+        model: GemmaName = ...,
+        version: str | None = ...,
+        input: Mapping[str, object] | None = ...,
+        extra_input: Mapping[str, object] | None = ...,
+        wait_timeout: float | None = ...,
+        file_encoding: FileEncoding | None = ...,
+        **model_inputs: Unpack[GemmaInputs],
+    ) -> Iterator[str]: ...
+    @overload
+    def stream_text(
+        self,
+        prompt: str | None = ...,
+        *,
+        messages: Sequence[Message] | None = ...,
+        model: str,
+        version: str | None = ...,
+        input: Mapping[str, object] | None = ...,
+        extra_input: Mapping[str, object] | None = ...,
+        wait_timeout: float | None = ...,
+        file_encoding: FileEncoding | None = ...,
+    ) -> Iterator[str]: ...
     def stream_text(
         self,
         prompt: str | None = None,
@@ -725,6 +784,7 @@ class Client(_ClientBase[SyncDriver]):
         model: str = "gemma-2b",
         version: str | None = None,
         input: Mapping[str, object] | None = None,
+        extra_input: Mapping[str, object] | None = None,
         wait_timeout: float | None = None,
         file_encoding: FileEncoding | None = None,
         **model_inputs: object,
@@ -733,21 +793,77 @@ class Client(_ClientBase[SyncDriver]):
 
         Takes the same arguments as `generate_text`.
         """
-        flow = self._generation(
-            "text",
-            "stream_text",
-            prompt=prompt,
-            messages=messages,
+        call = Generation(
+            kind="text",
+            method="stream_text",
             model=model,
             version=version,
+            prompt=prompt,
+            messages=messages,
             input=input,
             keywords=model_inputs,
+            extra_input=extra_input,
             wait_timeout=wait_timeout,
             file_encoding=file_encoding,
             stream=True,
         )
-        return self._driver.iterate(flow, str)
+        return self._driver.iterate(self._generation(call), str)
 
+    @overload
+    def generate_image(
+        self,
+        prompt: str | None = ...,
+        *,
+        messages: Sequence[Message] | None = ...,
+        model: StableDiffusion3Name = ...,
+        version: str | None = ...,
+        input: Mapping[str, object] | None = ...,
+        extra_input: Mapping[str, object] | None = ...,
+        wait_timeout: float | None = ...,
+        file_encoding: FileEncoding | None = ...,
+        **model_inputs: Unpack[StableDiffusion3Inputs],
+    ) -> ImageResult: ...
+    @overload
+    def generate_image(
+        self,
+        prompt: str | None = ...,
+        *,
+        messages: Sequence[Message] | None = ...,
+        model: SDXLLightningName,
+        version: str | None = ...,
+        input: Mapping[str, object] | None = ...,
+        extra_input: Mapping[str, object] | None = ...,
+        wait_timeout: float | None = ...,
+        file_encoding: FileEncoding | None = ...,
+        **model_inputs: Unpack[SDXLLightningInputs],
+    ) -> ImageResult: ...
+    @overload
+    def generate_image(
+        self,
+        prompt: str | None = ...,
+        *,
+        messages: Sequence[Message] | None = ...,
+        model: PlaygroundName,
+        version: str | None = ...,
+        input: Mapping[str, object] | None = ...,
+        extra_input: Mapping[str, object] | None = ...,
+        wait_timeout: float | None = ...,
+        file_encoding: FileEncoding | None = ...,
+        **model_inputs: Unpack[PlaygroundInputs],
+    ) -> ImageResult: ...
+    @overload
+    def generate_image(
+        self,
+        prompt: str | None = ...,
+        *,
+        messages: Sequence[Message] | None = ...,
+        model: str,
+        version: str | None = ...,
+        input: Mapping[str, object] | None = ...,
+        extra_input: Mapping[str, object] | None = ...,
+        wait_timeout: float | None = ...,
+        file_encoding: FileEncoding | None = ...,
+    ) -> ImageResult: ...
     def generate_image(
         self,
         prompt: str | None = None,
@@ -756,6 +872,7 @@ class Client(_ClientBase[SyncDriver]):
         model: str = "sd-3",
         version: str | None = None,
         input: Mapping[str, object] | None = None,
+        extra_input: Mapping[str, object] | None = None,
         wait_timeout: float | None = None,
         file_encoding: FileEncoding | None = None,
         **model_inputs: object,
@@ -769,23 +886,34 @@ class Client(_ClientBase[SyncDriver]):
             version: a version hash, for models outside the catalog.
             input: model inputs as a mapping, for names that are not Python keywords or that
                 are the client's options.
+            extra_input: model inputs sent as they are, unchecked: for an input the model
+                has gained since this SDK's schema of it (see docs/inputs.md).
             wait_timeout: seconds this call may wait at most; the client's by default.
             file_encoding: how files among the inputs go to the official API, for this call.
-            **model_inputs: more model inputs, such as ``aspect_ratio="16:9"``.
+            **model_inputs: more model inputs, such as ``aspect_ratio="16:9"``. A client
+                option's name (``timeout``, say) is refused: see docs/usage.md.
+
+        The input of a catalog model (the prompt, `input` and the keywords) is checked against
+        its schema before any request; other models' inputs are sent as they are, and static
+        type checkers see their inputs in `input` and `extra_input` only (docs/inputs.md).
+
+        Raises:
+            InputValidationError: the input does not fit the catalog model's schema.
         """
-        flow = self._generation(
-            "image",
-            "generate_image",
-            prompt=prompt,
-            messages=messages,
+        call = Generation(
+            kind="image",
+            method="generate_image",
             model=model,
             version=version,
+            prompt=prompt,
+            messages=messages,
             input=input,
             keywords=model_inputs,
+            extra_input=extra_input,
             wait_timeout=wait_timeout,
             file_encoding=file_encoding,
         )
-        snapshot = self._driver.run(flow)
+        snapshot = self._driver.run(self._generation(call))
         return ImageResult(image_urls(snapshot), snapshot, fetch=sync_fetch(self._driver))
 
     def close(self) -> None:
@@ -877,6 +1005,33 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
         """The webhook signing secret; check deliveries with `replicatehome.webhooks.verify`."""
         return AsyncWebhooks(self._driver)
 
+    @overload
+    async def generate_text(
+        self,
+        prompt: str | None = ...,
+        *,
+        messages: Sequence[Message] | None = ...,
+        model: GemmaName = ...,
+        version: str | None = ...,
+        input: Mapping[str, object] | None = ...,
+        extra_input: Mapping[str, object] | None = ...,
+        wait_timeout: float | None = ...,
+        file_encoding: FileEncoding | None = ...,
+        **model_inputs: Unpack[GemmaInputs],
+    ) -> TextResult: ...
+    @overload
+    async def generate_text(
+        self,
+        prompt: str | None = ...,
+        *,
+        messages: Sequence[Message] | None = ...,
+        model: str,
+        version: str | None = ...,
+        input: Mapping[str, object] | None = ...,
+        extra_input: Mapping[str, object] | None = ...,
+        wait_timeout: float | None = ...,
+        file_encoding: FileEncoding | None = ...,
+    ) -> TextResult: ...
     async def generate_text(
         self,
         prompt: str | None = None,
@@ -885,6 +1040,7 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
         model: str = "gemma-2b",
         version: str | None = None,
         input: Mapping[str, object] | None = None,
+        extra_input: Mapping[str, object] | None = None,
         wait_timeout: float | None = None,
         file_encoding: FileEncoding | None = None,
         **model_inputs: object,
@@ -898,26 +1054,63 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
             version: a version hash, for models outside the catalog.
             input: model inputs as a mapping, for names that are not Python keywords or that
                 are the client's options.
+            extra_input: model inputs sent as they are, unchecked: for an input the model
+                has gained since this SDK's schema of it (see docs/inputs.md).
             wait_timeout: seconds this call may wait at most; the client's by default.
             file_encoding: how files among the inputs go to the official API, for this call.
             **model_inputs: more model inputs, such as ``max_new_tokens=128``. A client
                 option's name (``timeout``, say) is refused: see docs/usage.md.
+
+        The input of a catalog model (the prompt, `input` and the keywords) is checked against
+        its schema before any request; other models' inputs are sent as they are, and static
+        type checkers see their inputs in `input` and `extra_input` only (docs/inputs.md).
+
+        Raises:
+            InputValidationError: the input does not fit the catalog model's schema.
         """
-        flow = self._generation(
-            "text",
-            "generate_text",
-            prompt=prompt,
-            messages=messages,
+        call = Generation(
+            kind="text",
+            method="generate_text",
             model=model,
             version=version,
+            prompt=prompt,
+            messages=messages,
             input=input,
             keywords=model_inputs,
+            extra_input=extra_input,
             wait_timeout=wait_timeout,
             file_encoding=file_encoding,
         )
-        snapshot = await self._driver.run(flow)
+        snapshot = await self._driver.run(self._generation(call))
         return TextResult(text_of(snapshot), snapshot)
 
+    @overload
+    def stream_text(
+        self,
+        prompt: str | None = ...,
+        *,
+        messages: Sequence[Message] | None = ...,
+        model: GemmaName = ...,
+        version: str | None = ...,
+        input: Mapping[str, object] | None = ...,
+        extra_input: Mapping[str, object] | None = ...,
+        wait_timeout: float | None = ...,
+        file_encoding: FileEncoding | None = ...,
+        **model_inputs: Unpack[GemmaInputs],
+    ) -> AsyncIterator[str]: ...
+    @overload
+    def stream_text(
+        self,
+        prompt: str | None = ...,
+        *,
+        messages: Sequence[Message] | None = ...,
+        model: str,
+        version: str | None = ...,
+        input: Mapping[str, object] | None = ...,
+        extra_input: Mapping[str, object] | None = ...,
+        wait_timeout: float | None = ...,
+        file_encoding: FileEncoding | None = ...,
+    ) -> AsyncIterator[str]: ...
     def stream_text(
         self,
         prompt: str | None = None,
@@ -926,6 +1119,7 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
         model: str = "gemma-2b",
         version: str | None = None,
         input: Mapping[str, object] | None = None,
+        extra_input: Mapping[str, object] | None = None,
         wait_timeout: float | None = None,
         file_encoding: FileEncoding | None = None,
         **model_inputs: object,
@@ -934,21 +1128,77 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
 
         Takes the same arguments as `generate_text`.
         """
-        flow = self._generation(
-            "text",
-            "stream_text",
-            prompt=prompt,
-            messages=messages,
+        call = Generation(
+            kind="text",
+            method="stream_text",
             model=model,
             version=version,
+            prompt=prompt,
+            messages=messages,
             input=input,
             keywords=model_inputs,
+            extra_input=extra_input,
             wait_timeout=wait_timeout,
             file_encoding=file_encoding,
             stream=True,
         )
-        return self._driver.iterate(flow, str)
+        return self._driver.iterate(self._generation(call), str)
 
+    @overload
+    async def generate_image(
+        self,
+        prompt: str | None = ...,
+        *,
+        messages: Sequence[Message] | None = ...,
+        model: StableDiffusion3Name = ...,
+        version: str | None = ...,
+        input: Mapping[str, object] | None = ...,
+        extra_input: Mapping[str, object] | None = ...,
+        wait_timeout: float | None = ...,
+        file_encoding: FileEncoding | None = ...,
+        **model_inputs: Unpack[StableDiffusion3Inputs],
+    ) -> ImageResult: ...
+    @overload
+    async def generate_image(
+        self,
+        prompt: str | None = ...,
+        *,
+        messages: Sequence[Message] | None = ...,
+        model: SDXLLightningName,
+        version: str | None = ...,
+        input: Mapping[str, object] | None = ...,
+        extra_input: Mapping[str, object] | None = ...,
+        wait_timeout: float | None = ...,
+        file_encoding: FileEncoding | None = ...,
+        **model_inputs: Unpack[SDXLLightningInputs],
+    ) -> ImageResult: ...
+    @overload
+    async def generate_image(
+        self,
+        prompt: str | None = ...,
+        *,
+        messages: Sequence[Message] | None = ...,
+        model: PlaygroundName,
+        version: str | None = ...,
+        input: Mapping[str, object] | None = ...,
+        extra_input: Mapping[str, object] | None = ...,
+        wait_timeout: float | None = ...,
+        file_encoding: FileEncoding | None = ...,
+        **model_inputs: Unpack[PlaygroundInputs],
+    ) -> ImageResult: ...
+    @overload
+    async def generate_image(
+        self,
+        prompt: str | None = ...,
+        *,
+        messages: Sequence[Message] | None = ...,
+        model: str,
+        version: str | None = ...,
+        input: Mapping[str, object] | None = ...,
+        extra_input: Mapping[str, object] | None = ...,
+        wait_timeout: float | None = ...,
+        file_encoding: FileEncoding | None = ...,
+    ) -> ImageResult: ...
     async def generate_image(
         self,
         prompt: str | None = None,
@@ -957,6 +1207,7 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
         model: str = "sd-3",
         version: str | None = None,
         input: Mapping[str, object] | None = None,
+        extra_input: Mapping[str, object] | None = None,
         wait_timeout: float | None = None,
         file_encoding: FileEncoding | None = None,
         **model_inputs: object,
@@ -970,23 +1221,34 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
             version: a version hash, for models outside the catalog.
             input: model inputs as a mapping, for names that are not Python keywords or that
                 are the client's options.
+            extra_input: model inputs sent as they are, unchecked: for an input the model
+                has gained since this SDK's schema of it (see docs/inputs.md).
             wait_timeout: seconds this call may wait at most; the client's by default.
             file_encoding: how files among the inputs go to the official API, for this call.
-            **model_inputs: more model inputs, such as ``aspect_ratio="16:9"``.
+            **model_inputs: more model inputs, such as ``aspect_ratio="16:9"``. A client
+                option's name (``timeout``, say) is refused: see docs/usage.md.
+
+        The input of a catalog model (the prompt, `input` and the keywords) is checked against
+        its schema before any request; other models' inputs are sent as they are, and static
+        type checkers see their inputs in `input` and `extra_input` only (docs/inputs.md).
+
+        Raises:
+            InputValidationError: the input does not fit the catalog model's schema.
         """
-        flow = self._generation(
-            "image",
-            "generate_image",
-            prompt=prompt,
-            messages=messages,
+        call = Generation(
+            kind="image",
+            method="generate_image",
             model=model,
             version=version,
+            prompt=prompt,
+            messages=messages,
             input=input,
             keywords=model_inputs,
+            extra_input=extra_input,
             wait_timeout=wait_timeout,
             file_encoding=file_encoding,
         )
-        snapshot = await self._driver.run(flow)
+        snapshot = await self._driver.run(self._generation(call))
         return ImageResult(image_urls(snapshot), snapshot, afetch=async_fetch(self._driver))
 
     async def aclose(self) -> None:

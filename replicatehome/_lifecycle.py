@@ -21,7 +21,7 @@ import logging
 import math
 import time
 import urllib.parse
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import ClassVar, Final, Generic, TypeAlias, TypeVar, cast
 
@@ -41,7 +41,7 @@ from ._retry import Deadline, RetryPolicy
 from ._schema_cache import SchemaCache
 from ._shorten import shorten
 from ._untrusted import check_model_name, check_version_id, is_image, parse_url
-from .catalog import Kind, ModelSpec, find
+from .catalog import ModelSpec, find
 from .errors import (
     APIConnectionError,
     APIError,
@@ -55,7 +55,6 @@ from .errors import (
     UnsupportedFeatureError,
 )
 from .inputs import INPUT_MODELS, check_input
-from .prompts import Message, build_prompt
 from .results import text_in
 
 __all__ = [
@@ -392,32 +391,7 @@ class Lifecycle:
         """The `ModelSpec` for a name or alias, as far as this backend can run it."""
         return self.protocol.model_spec(model, version)
 
-    def plan(
-        self,
-        kind: Kind,
-        model: str,
-        version: str | None,
-        prompt: str | None,
-        messages: Sequence[Message] | None,
-        input: Mapping[str, object],
-        file_encoding: FileEncoding | None = None,
-    ) -> tuple[ModelSpec, dict[str, object]]:
-        """Resolve the model and build the input of a `generate_*` call, before any request.
-
-        Files in the input are read now, so that their errors come at call time, even from a
-        stream that is not iterated yet.
-        """
-        spec = self.resolve(model, version)
-        if spec.kind is not None and spec.kind != kind:
-            raise ValueError(
-                f"{spec.name} is a {spec.kind} model; use generate_{spec.kind}() "
-                f"or pick a {kind} model."
-            )
-        full_input = {"prompt": build_prompt(kind, prompt, messages), **input}
-        read, _ = read_files(full_input, upload=self._uploads(file_encoding))
-        return spec, read
-
-    def _uploads(self, file_encoding: FileEncoding | None) -> bool:
+    def uploads(self, file_encoding: FileEncoding | None) -> bool:
         """Whether files go to the server as uploads (else inline): asked for, and possible."""
         wanted = self.file_encoding if file_encoding is None else check_encoding(file_encoding)
         return wanted == "url" and self.protocol.can_upload
@@ -713,7 +687,7 @@ class Lifecycle:
         Every file is read, within its cap, before the first upload: a file that cannot be
         sent fails the call before any request.
         """
-        upload = self._uploads(file_encoding)
+        upload = self.uploads(file_encoding)
         read, files = read_files(input, upload=upload)
         if not files:
             return input

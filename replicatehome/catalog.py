@@ -17,9 +17,13 @@ __all__ = [
     "DEFAULT_TEXT_MODEL",
     "MODELS",
     "MODEL_NAME",
+    "GemmaName",
     "ImageModelName",
     "Kind",
     "ModelSpec",
+    "PlaygroundName",
+    "SDXLLightningName",
+    "StableDiffusion3Name",
     "TextModelName",
     "find",
     "resolve",
@@ -95,16 +99,20 @@ DEFAULT_TEXT_MODEL: Final = "google-deepmind/gemma-2b-it"
 DEFAULT_IMAGE_MODEL: Final = "stability-ai/stable-diffusion-3"
 """The model `generate_image` uses when none is given."""
 
-TextModelName = Literal["google-deepmind/gemma-2b-it", "gemma-2b"]
+# Each model's names, for the overloads that type its keyword inputs; a test keeps them in step
+# with MODELS.
+GemmaName = Literal["google-deepmind/gemma-2b-it", "gemma-2b"]
+"""gemma-2b-it's full name and alias."""
+StableDiffusion3Name = Literal["stability-ai/stable-diffusion-3", "sd-3"]
+"""stable-diffusion-3's full name and alias."""
+SDXLLightningName = Literal["bytedance/sdxl-lightning-4step", "sdxl"]
+"""sdxl-lightning-4step's full name and alias."""
+PlaygroundName = Literal["playgroundai/playground-v2.5-1024px-aesthetic", "playground-v2.5"]
+"""playground-v2.5-1024px-aesthetic's full name and alias."""
+
+TextModelName = GemmaName
 """Names and aliases of the catalog's text models, for precise static types."""
-ImageModelName = Literal[
-    "stability-ai/stable-diffusion-3",
-    "sd-3",
-    "bytedance/sdxl-lightning-4step",
-    "sdxl",
-    "playgroundai/playground-v2.5-1024px-aesthetic",
-    "playground-v2.5",
-]
+ImageModelName = Literal[StableDiffusion3Name, SDXLLightningName, PlaygroundName]
 """Names and aliases of the catalog's image models, for precise static types."""
 
 _BY_NAME: Final[dict[str, ModelSpec]] = {

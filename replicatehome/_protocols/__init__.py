@@ -74,7 +74,7 @@ class CreateOptions:
     """
 
     webhook: str | None = None
-    webhook_events_filter: frozenset[str] | None = None
+    webhook_events_filter: frozenset[WebhookEvent] | None = None
     cancel_after: float | None = None
 
     def __post_init__(self) -> None:

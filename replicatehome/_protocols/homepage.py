@@ -14,6 +14,7 @@ from ..catalog import ModelSpec, resolve
 from ..errors import UnsupportedFeatureError
 from . import Backend, CreateOptions, Deployment, Target
 from ._base import BaseProtocol
+from ._request import PredictionRequest
 
 __all__ = ["DEFAULT_BASE_URL", "HomepageProtocol"]
 
@@ -60,7 +61,7 @@ class HomepageProtocol(BaseProtocol):
                 "cancel_after need the official API: Client(api_token=...) or "
                 "REPLICATE_API_TOKEN."
             )
-        body = {"model": target.name, "version": target.version, "input": dict(input)}
+        body = PredictionRequest.body(input, model=target.name, version=target.version)
         return self._to_server("POST", f"{self._base_url}/api/prediction", json=body)
 
     def get_request(self, prediction_id: str) -> httpx.Request:

@@ -14,6 +14,7 @@ from .._untrusted import Trust, parse_url
 from ..catalog import ModelSpec, resolve
 from . import Backend, CreateOptions, Deployment, Target
 from ._base import BaseProtocol
+from ._request import PredictionRequest
 
 __all__ = ["DEFAULT_OFFICIAL_BASE_URL", "OfficialProtocol"]
 
@@ -58,18 +59,20 @@ class OfficialProtocol(BaseProtocol):
                 headers["Prefer"] = f"wait={hold}"
             if options.cancel_after is not None:
                 headers["Cancel-After"] = f"{options.cancel_after:g}s"
-        body: dict[str, object] = {"input": dict(input)}
+        version = None
         if isinstance(target, Deployment):
             url = f"{self._base_url}/v1/deployments/{target.owner}/{target.short_name}/predictions"
         elif target.version is None:
             url = f"{self._base_url}/v1/models/{target.owner}/{target.short_name}/predictions"
         else:
             url = f"{self._base_url}/v1/predictions"
-            body = {"version": target.version, **body}
-        if options.webhook is not None:
-            body["webhook"] = options.webhook
-        if options.webhook_events_filter is not None:
-            body["webhook_events_filter"] = sorted(options.webhook_events_filter)
+            version = target.version
+        body = PredictionRequest.body(
+            input,
+            version=version,
+            webhook=options.webhook,
+            webhook_events_filter=options.webhook_events_filter,
+        )
         return self._to_server("POST", url, json=body, headers=headers)
 
     def get_request(self, prediction_id: str) -> httpx.Request:

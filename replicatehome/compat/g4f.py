@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeAlias
+from typing import TYPE_CHECKING, ClassVar, Final, TypeAlias
 
 import httpx
 
@@ -234,9 +234,9 @@ class _Call:
     version: str | None
     kind: Kind
     prompt: str
-    # Any: spread into the SDK's `**input`. Its keys never collide with the SDK's own parameters:
-    # `prompt`, `messages` and `model` are the provider's parameters too, and `version` is dropped.
-    input: dict[str, Any]
+    # Sent as `extra_input`, unchecked, as the seed sent them: gpt4free hands every provider the
+    # same options. Never `prompt`, which is the provider's own parameter.
+    input: dict[str, object]
     base_url: str | None
     wait_timeout: float
 
@@ -251,9 +251,9 @@ def _text_of(content: object) -> str:
     return "" if content is None else str(content)
 
 
-def _model_input(kind: Kind, options: Mapping[str, object]) -> dict[str, Any]:
+def _model_input(kind: Kind, options: Mapping[str, object]) -> dict[str, object]:
     renamed = _RENAMED[kind]
-    model_input: dict[str, Any] = {}
+    model_input: dict[str, object] = {}
     for key, value in options.items():
         if value is None:  # gpt4free's way of saying "not set"
             continue
@@ -417,12 +417,18 @@ class ReplicateHome(_ProviderBase, _ModelMixinBase):
                 with _seed_errors():
                     if call.kind == "image":
                         image = await client.generate_image(
-                            call.prompt, model=call.model, version=call.version, **call.input
+                            call.prompt,
+                            model=call.model,
+                            version=call.version,
+                            extra_input=call.input,
                         )
                         yield _image_response(image, call.prompt)
                     else:
                         async for chunk in client.stream_text(
-                            call.prompt, model=call.model, version=call.version, **call.input
+                            call.prompt,
+                            model=call.model,
+                            version=call.version,
+                            extra_input=call.input,
                         ):
                             yield chunk
         finally:
@@ -459,12 +465,12 @@ class ReplicateHome(_ProviderBase, _ModelMixinBase):
             ):
                 if call.kind == "image":
                     image = client.generate_image(
-                        call.prompt, model=call.model, version=call.version, **call.input
+                        call.prompt, model=call.model, version=call.version, extra_input=call.input
                     )
                     yield _image_response(image, call.prompt)
                 else:
                     yield from client.stream_text(
-                        call.prompt, model=call.model, version=call.version, **call.input
+                        call.prompt, model=call.model, version=call.version, extra_input=call.input
                     )
         finally:
             if http is not None:

@@ -26,6 +26,7 @@ from replicatehome import (
     UnprocessableEntityError,
 )
 from replicatehome.emulator import Emulator, Faults, emulated_text
+from replicatehome.inputs import ImageFormat
 
 from ..helpers import AnyClient, Mode, call, chunks, close, handle, make_client
 
@@ -75,7 +76,10 @@ async def test_text_round_trip(live: AnyClient, emu: Emulator) -> None:
 
 async def test_streaming_shows_text_long_before_the_end(live: AnyClient, emu: Emulator) -> None:
     # Long enough for several polls (homepage) or events (official) before the end.
-    parts = [chunk async for chunk in chunks(live.stream_text("Tell a story", seconds=0.6))]
+    parts = [
+        chunk
+        async for chunk in chunks(live.stream_text("Tell a story", extra_input={"seconds": 0.6}))
+    ]
 
     assert "".join(parts) == emulated_text(GEMMA, "Tell a story")
     assert len(parts) >= 3
@@ -359,7 +363,7 @@ async def test_a_deployments_invalid_input_is_the_servers_422(mode: Mode, emu: E
     ],
 )
 async def test_images_come_in_the_asked_format_and_size(
-    live: AnyClient, image_format: str, magic: bytes, size: tuple[int, int] | None
+    live: AnyClient, image_format: ImageFormat, magic: bytes, size: tuple[int, int] | None
 ) -> None:
     image = await call(
         live.generate_image("A fox", aspect_ratio="9:16", output_format=image_format)

@@ -24,26 +24,37 @@ async def test_a_client_option_given_as_a_model_input_is_refused_before_any_requ
     client: AnyClient, mock: respx.MockRouter
 ) -> None:
     with pytest.raises(TypeError, match=r"timeout=, which is a client option.*with_options"):
-        await call(client.generate_text("hi", timeout=5))
+        await call(client.generate_text("hi", timeout=5))  # type: ignore[call-overload]
     with pytest.raises(TypeError, match="max_retries="):
-        await call(client.generate_image("a fox", max_retries=0))
+        await call(client.generate_image("a fox", max_retries=0))  # type: ignore[call-overload]
     assert mock.calls.call_count == 0
 
 
-async def test_input_mapping_sends_any_name_and_merges_with_keywords(
+async def test_input_mapping_merges_with_keywords(
     client: AnyClient, mock: respx.MockRouter
 ) -> None:
     create = mock.post("/api/prediction").respond(201, json=prediction("succeeded", ["ok"]))
 
-    await call(client.generate_text("hi", input={"timeout": 5, "top-k": 3}, temperature=0.2))
+    await call(client.generate_text("hi", input={"top_k": 3}, temperature=0.2))
 
     sent = json.loads(create.calls[0].request.content)["input"]
-    assert sent == {"prompt": "hi", "timeout": 5, "top-k": 3, "temperature": 0.2}
+    assert sent == {"prompt": "hi", "top_k": 3, "temperature": 0.2}
+
+
+async def test_input_mapping_sends_any_name_to_a_model_outside_the_catalog(
+    client: AnyClient, mock: respx.MockRouter
+) -> None:
+    create = mock.post("/api/prediction").respond(201, json=prediction("succeeded", ["ok"]))
+
+    await call(client.generate_text("hi", model="acme/any:v1", input={"timeout": 5, "top-k": 3}))
+
+    sent = json.loads(create.calls[0].request.content)["input"]
+    assert sent == {"prompt": "hi", "timeout": 5, "top-k": 3}
 
 
 async def test_a_name_given_both_ways_is_refused(client: AnyClient, mock: respx.MockRouter) -> None:
-    with pytest.raises(TypeError, match="seed both in input= and as keywords"):
-        await call(client.generate_text("hi", input={"seed": 1}, seed=2))
+    with pytest.raises(TypeError, match="top_k both in input= and as keywords"):
+        await call(client.generate_text("hi", input={"top_k": 1}, top_k=2))
     assert mock.calls.call_count == 0
 
 

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 
 from replicatehome import UnknownModelError
-from replicatehome.catalog import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL, MODELS, find, resolve
+from replicatehome.catalog import (
+    DEFAULT_IMAGE_MODEL,
+    DEFAULT_TEXT_MODEL,
+    MODELS,
+    GemmaName,
+    ImageModelName,
+    PlaygroundName,
+    SDXLLightningName,
+    StableDiffusion3Name,
+    TextModelName,
+    find,
+    resolve,
+)
 from replicatehome.prompts import Message, build_prompt
 
 
@@ -83,3 +97,18 @@ def test_an_explicit_prompt_wins() -> None:
 def test_no_prompt_at_all_is_a_usage_error() -> None:
     with pytest.raises(ValueError, match="Pass a prompt"):
         build_prompt("text", None, [])
+
+
+def test_the_name_literals_are_the_catalogs_names_and_aliases() -> None:
+    literals = {
+        "google-deepmind/gemma-2b-it": GemmaName,
+        "stability-ai/stable-diffusion-3": StableDiffusion3Name,
+        "bytedance/sdxl-lightning-4step": SDXLLightningName,
+        "playgroundai/playground-v2.5-1024px-aesthetic": PlaygroundName,
+    }
+    assert list(literals) == [spec.name for spec in MODELS]
+    for spec in MODELS:
+        assert get_args(literals[spec.name]) == (spec.name, spec.alias)
+    for kind, literal in (("text", TextModelName), ("image", ImageModelName)):
+        names = [key for spec in MODELS if spec.kind == kind for key in (spec.name, spec.alias)]
+        assert list(get_args(literal)) == names

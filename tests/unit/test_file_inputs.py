@@ -110,11 +110,21 @@ async def run(
             )
         )
     elif method == "stream_text":
-        await collect(client.stream_text("x", model=MODEL, file_encoding=file_encoding, image=file))
+        await collect(
+            client.stream_text("x", model=MODEL, file_encoding=file_encoding, input={"image": file})
+        )
     elif method == "generate_text":
-        await call(client.generate_text("x", model=MODEL, file_encoding=file_encoding, image=file))
+        await call(
+            client.generate_text(
+                "x", model=MODEL, file_encoding=file_encoding, input={"image": file}
+            )
+        )
     else:
-        await call(client.generate_image("x", model=MODEL, file_encoding=file_encoding, image=file))
+        await call(
+            client.generate_image(
+                "x", model=MODEL, file_encoding=file_encoding, input={"image": file}
+            )
+        )
 
 
 @pytest.fixture
@@ -420,7 +430,8 @@ async def test_a_stream_text_call_reads_its_files_when_called(
     route = mock.route()
 
     with pytest.raises(InputFileError, match="No such file"):
-        official.stream_text("x", model=MODEL, image=tmp_path / "missing.png")  # not iterated
+        # Not iterated.
+        official.stream_text("x", model=MODEL, input={"image": tmp_path / "missing.png"})
 
     assert not route.called
 
