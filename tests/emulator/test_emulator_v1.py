@@ -755,7 +755,9 @@ def test_prefer_wait_holds_until_done(emu: Emulator, http: httpx.Client) -> None
         assert response.status_code == 201
         assert response.headers["preference-applied"] == "wait"
         assert response.json()["status"] == "succeeded"
-        assert 0.2 <= elapsed < 1.0
+        # Held until the end, not the 60 s a hold may last (the upper bound leaves room for a
+        # loaded machine).
+        assert 0.2 <= elapsed < 3.0
 
 
 def test_prefer_wait_that_times_out_answers_starting(emu: Emulator, http: httpx.Client) -> None:
@@ -767,7 +769,7 @@ def test_prefer_wait_that_times_out_answers_starting(emu: Emulator, http: httpx.
         model_path(GEMMA), json={"input": {"prompt": "x"}}, headers={"Prefer": "wait=1"}
     )
     elapsed = time.perf_counter() - began
-    assert 1.0 <= elapsed < 1.5
+    assert 1.0 <= elapsed < 3.0  # the 1 s asked for, not the default 60 s
     assert response.headers["preference-applied"] == "wait"
     held = response.json()
     assert (held["status"], held["output"], held["logs"]) == ("starting", None, "")

@@ -70,8 +70,8 @@ async def test_text_round_trip(live: AnyClient, emu: Emulator) -> None:
     assert emu.stats.requests["create"] == 1
     if live.backend == "official":  # sync mode: the create itself waited for the end
         assert emu.stats.requests.get("poll", 0) == 0
-    else:
-        assert emu.stats.requests["poll"] >= 2
+    else:  # how many polls depends on the machine's load; a 0.1 s prediction may need one
+        assert emu.stats.requests["poll"] >= 1
 
 
 async def test_streaming_shows_text_long_before_the_end(live: AnyClient, emu: Emulator) -> None:
