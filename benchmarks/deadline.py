@@ -15,6 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from replicatehome import AsyncClient, Client, ReplicateHomeError
+from replicatehome._backends import BACKEND_NAMES
 from tests.helpers import prediction
 from tests.hostile.server import HostileServer, event_stream, respond, running, trickle
 
@@ -69,7 +70,7 @@ async def main() -> None:
     print("| stall | protocol | client | raised | ended past the deadline |")
     print("|---|---|---|---|---|")
     for scenario in SCENARIOS:
-        for protocol in ("homepage", "official"):
+        for protocol in BACKEND_NAMES:
             if scenario == "stream-keep-alives" and protocol == "homepage":
                 continue  # the homepage has no event stream
             for mode in ("sync", "async"):

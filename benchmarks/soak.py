@@ -63,6 +63,7 @@ from replicatehome import (
     PredictionTimeoutError,
     ReplicateHomeError,
 )
+from replicatehome._backends import BACKEND_NAMES, BackendName
 from replicatehome.emulator import emulated_text
 
 GEMMA: Final = "google-deepmind/gemma-2b-it"
@@ -77,7 +78,6 @@ GRACE: Final = 3.0
 """Extra seconds a scenario's last calls get to return before they count as hung."""
 
 ClientKind = Literal["Client", "AsyncClient"]
-Protocol = Literal["homepage", "official"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,7 +304,7 @@ class Lane:
     """One client kind on one protocol, against one server."""
 
     client: ClientKind
-    protocol: Protocol
+    protocol: BackendName
 
     @property
     def key(self) -> str:
@@ -313,9 +313,7 @@ class Lane:
 
 
 LANES: Final = tuple(
-    Lane(client, protocol)
-    for client in ("Client", "AsyncClient")
-    for protocol in ("homepage", "official")
+    Lane(client, protocol) for client in ("Client", "AsyncClient") for protocol in BACKEND_NAMES
 )
 
 

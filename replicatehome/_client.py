@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Generic, Self, TypeVar, Unpack, overload
 
 import httpx
 
+from ._backends import BackendName
 from ._call_inputs import check_wait_timeout, create_options
 from ._config import DEFAULT_LIMITS, DEFAULT_WAIT_TIMEOUT, ClientOptions, configure
 from ._file_inputs import FileEncoding
@@ -22,7 +23,7 @@ from ._lifecycle import Flow, Lifecycle, Listing
 from ._logs import setup_from_env
 from ._models import Model, PredictionSnapshot
 from ._prediction import AsyncPrediction, Prediction, PredictionResult, async_fetch, sync_fetch
-from ._protocols import Backend, Deployment, Target, WebhookEvent
+from ._protocols import Deployment, Target, WebhookEvent
 from ._sync_driver import SyncDriver
 from ._transport import async_http_client, sync_http_client
 from ._untrusted import check_prediction_id
@@ -548,7 +549,7 @@ class _ClientBase(Generic[D]):
         return self._driver.lifecycle.history
 
     @property
-    def backend(self) -> Backend:
+    def backend(self) -> BackendName:
         """The protocol in use: ``"homepage"`` or ``"official"``."""
         return self._driver.lifecycle.protocol.name
 
@@ -615,7 +616,7 @@ class Client(_ClientBase[SyncDriver]):
         self,
         *,
         api_token: str | None = None,
-        backend: Backend | None = None,
+        backend: BackendName | None = None,
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int = 2,
@@ -947,7 +948,7 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
         self,
         *,
         api_token: str | None = None,
-        backend: Backend | None = None,
+        backend: BackendName | None = None,
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int = 2,

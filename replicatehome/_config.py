@@ -9,11 +9,12 @@ from typing import TypedDict
 
 import httpx
 
+from ._backends import BackendName, check_backend
 from ._body import ACCEPT_ENCODING
 from ._file_inputs import FileEncoding, check_encoding
 from ._lifecycle import Lifecycle, Limits
 from ._logs import logger
-from ._protocols import Backend, WireProtocol
+from ._protocols import WireProtocol
 from ._protocols.homepage import DEFAULT_BASE_URL, HomepageProtocol
 from ._protocols.official import DEFAULT_OFFICIAL_BASE_URL, OfficialProtocol
 from ._retry import RetryPolicy
@@ -56,7 +57,7 @@ class ClientOptions(TypedDict):
     """A client's options as given, kept so that `with_options` can change some of them."""
 
     api_token: str | None
-    backend: Backend | None
+    backend: BackendName | None
     base_url: str | None
     timeout: float | httpx.Timeout | None
     max_retries: int
@@ -75,7 +76,7 @@ class ClientOptions(TypedDict):
 def configure(
     *,
     api_token: str | None,
-    backend: Backend | None,
+    backend: BackendName | None,
     base_url: str | None,
     timeout: float | httpx.Timeout | None,
     max_retries: int,
@@ -109,8 +110,8 @@ def configure(
     file_encoding = check_encoding(file_encoding)
     if isinstance(trusted_hosts, str):
         raise TypeError("trusted_hosts takes a list of host names, such as ['*.example.com']")
-    if backend not in (None, "homepage", "official"):
-        raise ValueError(f"backend must be 'homepage' or 'official', not {backend!r}")
+    if backend is not None:
+        backend = check_backend(backend, "backend")
     token = api_token or os.environ.get("REPLICATE_API_TOKEN") or None
     if backend is None:
         backend = "official" if token else "homepage"

@@ -12,22 +12,19 @@ from typing import Literal, Protocol, get_args
 
 import httpx
 
+from .._backends import BackendName
 from .._file_inputs import InputFile
 from .._models import PredictionSnapshot
 from ..catalog import MODEL_NAME, ModelSpec
 
 __all__ = [
     "WEBHOOK_EVENTS",
-    "Backend",
     "CreateOptions",
     "Deployment",
     "Target",
     "WebhookEvent",
     "WireProtocol",
 ]
-
-Backend = Literal["homepage", "official"]
-"""The two protocols: the anonymous homepage API, and Replicate's official ``/v1`` API."""
 
 WebhookEvent = Literal["start", "output", "logs", "completed"]
 """An event a webhook can be sent for."""
@@ -107,7 +104,7 @@ class WireProtocol(Protocol):
     """What the lifecycle needs from a backend. No method performs I/O."""
 
     @property
-    def name(self) -> Backend:
+    def name(self) -> BackendName:
         """Which backend this is."""
         ...
 

@@ -7,12 +7,13 @@ from urllib.parse import quote
 
 import httpx
 
+from .._backends import BackendName
 from .._file_inputs import InputFile
 from .._models import PredictionSnapshot
 from .._untrusted import Trust
 from ..catalog import ModelSpec, resolve
 from ..errors import UnsupportedFeatureError
-from . import Backend, CreateOptions, Deployment, Target
+from . import CreateOptions, Deployment, Target
 from ._base import BaseProtocol
 from ._request import PredictionRequest
 
@@ -33,7 +34,7 @@ _NO_MODELS = (
 class HomepageProtocol(BaseProtocol):
     """Builds homepage requests against `base_url` with `headers` and reads its answers."""
 
-    name: Backend = "homepage"
+    name: BackendName = "homepage"
     max_hold = 0
     can_upload = False  # the endpoint takes JSON only: files go inline, as data: URIs
 

@@ -7,12 +7,13 @@ from urllib.parse import quote
 
 import httpx
 
+from .._backends import BackendName
 from .._file_inputs import InputFile
 from .._logs import logger
 from .._models import PredictionSnapshot
 from .._untrusted import Trust, parse_url
 from ..catalog import ModelSpec, resolve
-from . import Backend, CreateOptions, Deployment, Target
+from . import CreateOptions, Deployment, Target
 from ._base import BaseProtocol
 from ._request import PredictionRequest
 
@@ -30,7 +31,7 @@ def _path(name: str) -> str:
 class OfficialProtocol(BaseProtocol):
     """Builds ``/v1`` requests against `base_url`, authenticated with `token`."""
 
-    name: Backend = "official"
+    name: BackendName = "official"
     max_hold = 60  # the most Prefer: wait accepts
     can_upload = True
 

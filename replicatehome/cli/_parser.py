@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from .._backends import BACKEND_NAMES
 from .._version import __version__
 from ..catalog import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL
 
@@ -77,7 +78,7 @@ def _generation_options(command: argparse.ArgumentParser, default_model: str) ->
     command.add_argument("--json", action="store_true", help="print the final prediction as JSON")
     command.add_argument(
         "--backend",
-        choices=["homepage", "official"],
+        choices=BACKEND_NAMES,
         help="the protocol (default: official when $REPLICATE_API_TOKEN is set, else homepage)",
     )
     command.add_argument("--base-url", help="the server (default $REPLICATEHOME_BASE_URL)")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Final, TypedDict, cast
 if TYPE_CHECKING:
     import pytest
 
-    from .._protocols import Backend
+    from .._backends import BackendName
     from ..emulator import ConfigOptions, Faults
 
 __all__ = [
@@ -40,7 +40,7 @@ class Settings:
         options: `EmulatorConfig` fields: the emulator the test gets is made with these.
     """
 
-    protocol: Backend
+    protocol: BackendName
     faults: Faults | None
     options: ConfigOptions
 
@@ -60,7 +60,7 @@ class ClientArgs(TypedDict):
     """What the client fixtures pass to `Client` and `AsyncClient`."""
 
     base_url: str
-    backend: Backend
+    backend: BackendName
     api_token: str | None
     poll_interval: float
 
@@ -71,6 +71,7 @@ def settings_of(node: pytest.Item) -> Settings:
     So ``pytestmark = pytest.mark.replicatehome(protocol="official")`` on a module and
     ``@pytest.mark.replicatehome(duration=1.0)`` on one of its tests combine.
     """
+    from .._backends import check_backend
     from ..emulator import Faults
 
     wishes: dict[str, object] = {}
@@ -78,9 +79,7 @@ def settings_of(node: pytest.Item) -> Settings:
         if marker.args:
             raise TypeError("@pytest.mark.replicatehome takes keyword arguments only")
         wishes.update(marker.kwargs)
-    protocol = wishes.pop("protocol", "homepage")
-    if protocol not in ("homepage", "official"):
-        raise ValueError(f"protocol must be 'homepage' or 'official', not {protocol!r}")
+    protocol = check_backend(wishes.pop("protocol", "homepage"), "protocol")
     faults = wishes.pop("faults", None)
     if faults is not None and not isinstance(faults, Faults):
         raise TypeError(f"faults must be a replicatehome.emulator.Faults, not {faults!r}")

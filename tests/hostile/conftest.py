@@ -6,16 +6,15 @@ import tracemalloc
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import pytest
 
 from replicatehome import AsyncClient, Client, ImageResult
+from replicatehome._backends import BACKEND_NAMES, BackendName
 
 from ..helpers import AnyClient, Mode, close
 from .server import HostileServer, running
 
-ProtocolName = Literal["homepage", "official"]
 TOKEN = "r8_hostile_test_token"
 
 
@@ -23,7 +22,7 @@ TOKEN = "r8_hostile_test_token"
 class Api:
     """Where one protocol creates and polls, and how to make a client for it."""
 
-    name: ProtocolName
+    name: BackendName
     create: str
     poll: str
 
@@ -43,7 +42,7 @@ def hostile() -> Iterator[HostileServer]:
         yield server
 
 
-@pytest.fixture(params=["homepage", "official"])
+@pytest.fixture(params=BACKEND_NAMES)
 def api(request: pytest.FixtureRequest) -> Api:
     """The protocol the test runs on; ``indirect`` parametrisation picks one by name."""
     return HOMEPAGE if request.param == "homepage" else OFFICIAL

@@ -7,7 +7,6 @@ import struct
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Literal
 
 import httpx
 import pytest
@@ -25,6 +24,7 @@ from replicatehome import (
     TextResult,
     UnprocessableEntityError,
 )
+from replicatehome._backends import BACKEND_NAMES, BackendName
 from replicatehome.emulator import Emulator, Faults, emulated_text
 from replicatehome.inputs import ImageFormat
 
@@ -32,19 +32,18 @@ from ..helpers import AnyClient, Mode, call, chunks, close, handle, make_client
 
 GEMMA = "google-deepmind/gemma-2b-it"
 TOKEN = "r8_emulator_test_token"
-Backend = Literal["homepage", "official"]
 # Where a client waiting on a text prediction reads from: polls, or on /v1 the event stream too.
 WAIT_ROUTES = frozenset({"poll", "stream"})
 
 
-@pytest.fixture(params=["homepage", "official"])
-def backend(request: pytest.FixtureRequest) -> Backend:
+@pytest.fixture(params=BACKEND_NAMES)
+def backend(request: pytest.FixtureRequest) -> BackendName:
     """Which protocol the test speaks."""
-    value: Backend = request.param
+    value: BackendName = request.param
     return value
 
 
-def connect(mode: Mode, backend: Backend, emu: Emulator, **options: object) -> AnyClient:
+def connect(mode: Mode, backend: BackendName, emu: Emulator, **options: object) -> AnyClient:
     """A client of `mode` speaking `backend` to the emulator."""
     if backend == "official":
         options["api_token"] = TOKEN
@@ -52,7 +51,7 @@ def connect(mode: Mode, backend: Backend, emu: Emulator, **options: object) -> A
 
 
 @pytest.fixture
-async def live(mode: Mode, backend: Backend, emu: Emulator) -> AsyncIterator[AnyClient]:
+async def live(mode: Mode, backend: BackendName, emu: Emulator) -> AsyncIterator[AnyClient]:
     """A client of the current mode and backend talking to the emulator."""
     client = connect(mode, backend, emu)
     yield client
@@ -217,7 +216,7 @@ async def test_slow_answers_within_the_timeout_are_waited_for(
 
 
 async def test_a_slow_create_times_out_once_and_is_not_repeated(
-    mode: Mode, backend: Backend, emu: Emulator
+    mode: Mode, backend: BackendName, emu: Emulator
 ) -> None:
     client = connect(mode, backend, emu, timeout=0.2)
     emu.faults = Faults(slow_seconds=0.5, routes=frozenset({"create"}))
@@ -230,7 +229,7 @@ async def test_a_slow_create_times_out_once_and_is_not_repeated(
 
 
 async def test_polls_that_time_out_are_retried_until_the_wait_ends(
-    mode: Mode, backend: Backend, emu: Emulator
+    mode: Mode, backend: BackendName, emu: Emulator
 ) -> None:
     client = connect(mode, backend, emu, timeout=0.2, max_retries=1)
     p = await handle(client.predictions.create("gemma-2b", input={"prompt": "x"}))
@@ -254,7 +253,7 @@ async def test_json_sent_as_text_plain_is_read(live: AnyClient, emu: Emulator) -
 
 
 async def test_a_prediction_that_never_finishes_times_out(
-    mode: Mode, backend: Backend, emu: Emulator
+    mode: Mode, backend: BackendName, emu: Emulator
 ) -> None:
     client = connect(mode, backend, emu, wait_timeout=0.6)
     emu.faults = Faults(never_finish=True)
@@ -288,7 +287,7 @@ async def test_a_dropped_create_is_not_repeated(live: AnyClient, emu: Emulator) 
 
 
 async def test_cancelling_a_wait_leaves_the_async_client_usable(
-    backend: Backend, emu: Emulator
+    backend: BackendName, emu: Emulator
 ) -> None:
     emu.faults = Faults(never_finish=True)
     client = connect("async", backend, emu)
@@ -307,7 +306,7 @@ async def test_cancelling_a_wait_leaves_the_async_client_usable(
     await client.aclose()
 
 
-def test_one_client_is_shared_by_many_threads(backend: Backend, emu: Emulator) -> None:
+def test_one_client_is_shared_by_many_threads(backend: BackendName, emu: Emulator) -> None:
     texts: dict[int, str] = {}
     client = connect("sync", backend, emu)
     assert isinstance(client, Client)
