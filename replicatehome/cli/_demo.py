@@ -9,17 +9,20 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
+from typing import Final
 
 from rich.console import Console
 from rich.table import Table
 
 from .. import Client
+from ..catalog import DEFAULT_TEXT_MODEL
 from ..emulator import Emulator
 from ._progress import Progress
 
 __all__ = ["run_demo"]
 
 TEXT_PROMPT = "Write a haiku about the sea"
+IMAGE_MODEL: Final = "sdxl"  # it makes PNGs, as the saved file's name says; the default makes WebP
 IMAGE_PROMPT = "A dog floating in space, digital art"
 
 
@@ -32,9 +35,9 @@ def run_demo(output_dir: str | None) -> int:
     console.print("[dim]Starting the emulator on 127.0.0.1 (no network needed)...[/]")
     with Emulator(duration=1.5, starting=0.3) as emulator, Client(base_url=emulator.url) as client:
         # 1. Text, streamed token by token as the polls show it.
-        console.rule(f"[bold]Text[/] · gemma-2b · {TEXT_PROMPT!r}")
+        console.rule(f"[bold]Text[/] · {DEFAULT_TEXT_MODEL} · {TEXT_PROMPT!r}")
         started = time.monotonic()
-        text = client.predictions.create("gemma-2b", input={"prompt": TEXT_PROMPT})
+        text = client.predictions.create(DEFAULT_TEXT_MODEL, input={"prompt": TEXT_PROMPT})
         first_token: float | None = None
         for chunk in text.stream():
             first_token = first_token or time.monotonic() - started
@@ -43,9 +46,9 @@ def run_demo(output_dir: str | None) -> int:
         text_seconds = time.monotonic() - started
 
         # 2. An image, with a live status line while it renders, saved to disk.
-        console.rule(f"[bold]Image[/] · sdxl · {IMAGE_PROMPT!r}")
+        console.rule(f"[bold]Image[/] · {IMAGE_MODEL} · {IMAGE_PROMPT!r}")
         started = time.monotonic()
-        image_prediction = client.predictions.create("sdxl", input={"prompt": IMAGE_PROMPT})
+        image_prediction = client.predictions.create(IMAGE_MODEL, input={"prompt": IMAGE_PROMPT})
         with Progress("Rendering") as progress:
             image = image_prediction.wait(on_update=progress.update)
         path = image.save(folder / f"{image_prediction.id}.png")

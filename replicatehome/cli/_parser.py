@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  cat question.txt | replicatehome text - --no-stream --input temperature=0.2\n",
         formatter_class=_Formatter,
     )
-    _generation_options(text, "gemma-2b")
+    _generation_options(text, DEFAULT_TEXT_MODEL)
     text.add_argument("--no-stream", action="store_true", help="print the text once, at the end")
 
     image = commands.add_parser(
@@ -120,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         '  replicatehome image "A cat" -o - > cat.webp\n',
         formatter_class=_Formatter,
     )
-    _generation_options(image, "sd-3")
+    _generation_options(image, DEFAULT_IMAGE_MODEL)
     image.add_argument(
         "-o",
         "--output",
