@@ -20,7 +20,6 @@ from ._file_inputs import FileEncoding
 from ._generation import Generation, plan
 from ._history import PollStats
 from ._lifecycle import Flow, Lifecycle, Listing
-from ._logs import setup_from_env
 from ._models import Model, PredictionSnapshot
 from ._prediction import AsyncPrediction, Prediction, PredictionResult, async_fetch, sync_fetch
 from ._protocols import Deployment, Target, WebhookEvent
@@ -56,8 +55,6 @@ __all__ = [
     "Predictions",
     "Webhooks",
 ]
-
-setup_from_env()
 
 
 def _creation(

@@ -13,7 +13,7 @@ from ._backends import BackendName, check_backend
 from ._body import ACCEPT_ENCODING
 from ._file_inputs import FileEncoding, check_encoding
 from ._lifecycle import Lifecycle, Limits
-from ._logs import logger
+from ._logs import logger, setup_from_env
 from ._protocols import WireProtocol
 from ._protocols.homepage import DEFAULT_BASE_URL, HomepageProtocol
 from ._protocols.official import DEFAULT_OFFICIAL_BASE_URL, OfficialProtocol
@@ -98,6 +98,7 @@ def configure(
 
     Returns the base URL in use and the lifecycle.
     """
+    setup_from_env()  # here, not at import: the environment a client is made in decides
     if max_retries < 0:
         raise ValueError(f"max_retries must be 0 or more, not {max_retries}")
     if not 0 < retry_backoff < float("inf"):

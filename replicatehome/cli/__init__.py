@@ -32,8 +32,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         # Only now: --help and --version answer without loading httpx, pydantic or rich.
+        from .._logs import setup_from_env
         from ._commands import run_image, run_models, run_serve, run_text
 
+        setup_from_env()  # for every command, `serve` too, though it makes no client
         if args.command == "text":
             return run_text(args, sys.stdout, sys.stdin)
         if args.command == "image":

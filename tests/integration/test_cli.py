@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import struct
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import httpx
 import pytest
 
 from replicatehome import __version__
+from replicatehome._logs import logger
 from replicatehome.cli import main
 from replicatehome.cli._inputs import parse_inputs
 from replicatehome.emulator import Emulator, Faults, emulated_text
@@ -326,6 +328,18 @@ def test_version_and_help_with_examples_on_every_command(
         assert "examples:" in out
     status, out, _ = run(capsys, "demo", "--help")
     assert "emulator" in out
+
+
+def test_every_command_reads_replicatehome_log_even_without_a_client(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logger, "handlers", [])
+    monkeypatch.setattr(logger, "level", logging.NOTSET)
+    monkeypatch.setenv("REPLICATEHOME_LOG", "debug")
+
+    assert run(capsys, "models")[0] == 0
+    assert logger.level == logging.DEBUG
+    assert len(logger.handlers) == 1
 
 
 def test_debug_shows_the_traceback(capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import subprocess
+import sys
 import threading
 
 import httpx
@@ -153,6 +156,30 @@ def test_logging_is_off_by_default_and_enabled_by_the_environment(
     setup_from_env()
     assert logger.level == logging.DEBUG
     assert len(logger.handlers) == 1
+
+
+async def test_a_new_client_sets_logging_up_from_the_environment_once(
+    mode: Mode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logger, "handlers", [])
+    monkeypatch.setattr(logger, "level", logging.NOTSET)
+    monkeypatch.setenv("REPLICATEHOME_LOG", "info")
+
+    clients = [make_client(mode), make_client(mode)]
+    assert logger.level == logging.INFO
+    assert len(logger.handlers) == 1
+    for made in clients:
+        await close(made)
+
+
+def test_importing_the_clients_leaves_logging_alone() -> None:
+    code = (
+        "import logging, replicatehome._client\n"
+        "assert not logging.getLogger('replicatehome').handlers"
+    )
+    env = {**os.environ, "REPLICATEHOME_LOG": "debug"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, timeout=60, capture_output=True)
+    assert done.returncode == 0, done.stderr
 
 
 async def test_debug_logs_redact_secret_headers(
