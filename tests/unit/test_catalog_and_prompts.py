@@ -20,6 +20,7 @@ from replicatehome.catalog import (
     find,
     resolve,
 )
+from replicatehome.inputs import INPUT_MODELS
 from replicatehome.prompts import Message, build_prompt
 
 
@@ -112,3 +113,7 @@ def test_the_name_literals_are_the_catalogs_names_and_aliases() -> None:
     for kind, literal in (("text", TextModelName), ("image", ImageModelName)):
         names = [key for spec in MODELS if spec.kind == kind for key in (spec.name, spec.alias)]
         assert list(get_args(literal)) == names
+
+
+def test_every_catalog_model_and_no_other_has_an_input_schema() -> None:
+    assert list(INPUT_MODELS) == [spec.name for spec in MODELS]
