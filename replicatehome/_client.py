@@ -15,7 +15,14 @@ import httpx
 
 from ._backends import BackendName
 from ._call_inputs import check_wait_timeout, create_options
-from ._config import DEFAULT_LIMITS, DEFAULT_WAIT_TIMEOUT, ClientOptions, configure
+from ._config import (
+    DEFAULT_FILE_ENCODING,
+    DEFAULT_LIMITS,
+    DEFAULT_RETRY,
+    DEFAULT_WAIT_TIMEOUT,
+    ClientOptions,
+    configure,
+)
 from ._file_inputs import FileEncoding
 from ._generation import Generation, plan
 from ._history import PollStats
@@ -618,17 +625,17 @@ class Client(_ClientBase[SyncDriver]):
         backend: BackendName | None = None,
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = None,
-        max_retries: int = 2,
-        retry_backoff: float = 0.5,
+        max_retries: int = DEFAULT_RETRY.max_retries,
+        retry_backoff: float = DEFAULT_RETRY.backoff,
         wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
-        poll_interval: float = 1.0,
+        poll_interval: float = DEFAULT_RETRY.poll_interval,
         headers: Mapping[str, str] | None = None,
         http_client: httpx.Client | None = None,
         max_response_bytes: int = DEFAULT_LIMITS.response,
         max_event_bytes: int = DEFAULT_LIMITS.event,
         max_download_bytes: int = DEFAULT_LIMITS.download,
         trusted_hosts: Iterable[str] | None = None,
-        file_encoding: FileEncoding = "url",
+        file_encoding: FileEncoding = DEFAULT_FILE_ENCODING,
     ) -> None:
         self._owns_http = http_client is None
         self._options = ClientOptions(
@@ -950,17 +957,17 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
         backend: BackendName | None = None,
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = None,
-        max_retries: int = 2,
-        retry_backoff: float = 0.5,
+        max_retries: int = DEFAULT_RETRY.max_retries,
+        retry_backoff: float = DEFAULT_RETRY.backoff,
         wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
-        poll_interval: float = 1.0,
+        poll_interval: float = DEFAULT_RETRY.poll_interval,
         headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
         max_response_bytes: int = DEFAULT_LIMITS.response,
         max_event_bytes: int = DEFAULT_LIMITS.event,
         max_download_bytes: int = DEFAULT_LIMITS.download,
         trusted_hosts: Iterable[str] | None = None,
-        file_encoding: FileEncoding = "url",
+        file_encoding: FileEncoding = DEFAULT_FILE_ENCODING,
     ) -> None:
         self._owns_http = http_client is None
         self._options = ClientOptions(

@@ -22,20 +22,26 @@ from ._untrusted import REPLICATE_HOSTS, Trust
 from ._version import __version__
 
 __all__ = [
+    "DEFAULT_FILE_ENCODING",
     "DEFAULT_LIMITS",
+    "DEFAULT_RETRY",
     "DEFAULT_TIMEOUT",
     "DEFAULT_WAIT_TIMEOUT",
     "ClientOptions",
     "configure",
 ]
 
-DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+_CONNECT_TIMEOUT = 5.0
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=_CONNECT_TIMEOUT)
 """Per-request HTTP timeout: a short connect, a generous read."""
 DEFAULT_WAIT_TIMEOUT = 300.0
 """How long `wait()` and `generate_*()` wait for a prediction, in seconds."""
 DEFAULT_LIMITS = Limits(response=16 * 1024 * 1024, event=1024 * 1024, download=256 * 1024 * 1024)
 """The most a client holds of one answer (16 MiB), one stream event (1 MiB), one file (256 MiB)."""
-_CONNECT_TIMEOUT = 5.0
+DEFAULT_RETRY = RetryPolicy()
+"""Retries and polls: 2 retries of a request from a 0.5 s back-off, polls at most 1 s apart."""
+DEFAULT_FILE_ENCODING: FileEncoding = "url"
+"""Files in an input are uploaded to the official API, and their URLs sent."""
 
 
 def _user_agent() -> str:
@@ -81,15 +87,15 @@ def configure(
     timeout: float | httpx.Timeout | None,
     max_retries: int,
     wait_timeout: float,
-    retry_backoff: float = 0.5,
+    retry_backoff: float,
     poll_interval: float,
     headers: Mapping[str, str] | None,
     http_client: httpx.Client | httpx.AsyncClient | None,
-    max_response_bytes: int = DEFAULT_LIMITS.response,
-    max_event_bytes: int = DEFAULT_LIMITS.event,
-    max_download_bytes: int = DEFAULT_LIMITS.download,
-    trusted_hosts: Iterable[str] | None = None,
-    file_encoding: FileEncoding = "url",
+    max_response_bytes: int,
+    max_event_bytes: int,
+    max_download_bytes: int,
+    trusted_hosts: Iterable[str] | None,
+    file_encoding: FileEncoding,
 ) -> tuple[str, Lifecycle]:
     """Check a client's options, apply defaults, and build its lifecycle.
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, ClassVar, Final, TypeAlias
 import httpx
 
 from .. import AsyncClient, Client, PredictionSnapshot
-from .._config import DEFAULT_TIMEOUT  # for the client made for a proxy: httpx's is 5 s
+from .._config import DEFAULT_RETRY, DEFAULT_TIMEOUT  # the timeout for a proxy: httpx's is 5 s
 from ..catalog import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL, MODELS, Kind
 from ..errors import PredictionFailedError, PredictionTimeoutError, UnknownModelError
 from ..prompts import Message, build_prompt
@@ -324,7 +324,7 @@ class ReplicateHome(_ProviderBase, _ModelMixinBase):
 
     wait_timeout: ClassVar[float] = 150.0
     """Seconds to wait for a prediction: the seed's 30 polls 5 s apart. ``timeout=`` overrides."""
-    poll_interval: ClassVar[float] = 1.0
+    poll_interval: ClassVar[float] = DEFAULT_RETRY.poll_interval
     """The longest gap between polls, in seconds (the SDK's default)."""
 
     @classmethod
