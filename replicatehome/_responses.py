@@ -8,15 +8,13 @@ from typing import TypeVar
 import httpx
 from pydantic import BaseModel, JsonValue, TypeAdapter, ValidationError
 
-from ._shorten import shorten
+from ._shorten import MAX_EXPLANATION, shorten
 from .errors import APIStatusError, ResponseValidationError, status_error_class
 
 __all__ = ["decode_model", "error_for_status"]
 
 M = TypeVar("M", bound=BaseModel)
 _JSON: TypeAdapter[JsonValue] = TypeAdapter(JsonValue)
-_MAX_DETAIL = 500
-"""The most characters of the server's own explanation that go into an error message."""
 _MAX_REASON = 100
 """The most characters of a status line's reason phrase that go into an error message."""
 
@@ -44,8 +42,8 @@ def _detail(body: JsonValue | str) -> str | None:
             value = body.get(key)
             if isinstance(value, str) and value:
                 # A server can explain at any length; the message must stay readable.
-                if len(value) > _MAX_DETAIL:
-                    return f"{value[:_MAX_DETAIL]}... ({len(value):,} characters)"
+                if len(value) > MAX_EXPLANATION:
+                    return f"{value[:MAX_EXPLANATION]}... ({len(value):,} characters)"
                 return value
         return json.dumps(body)[:300]
     if isinstance(body, str) and body.lstrip()[:1] == "<":

@@ -1,6 +1,12 @@
 """Server text in messages: a URL or an explanation can be any length; a message must not."""
 
-__all__ = ["shorten"]
+from typing import Final
+
+__all__ = ["MAX_EXPLANATION", "shorten"]
+
+MAX_EXPLANATION: Final = 500
+"""The most characters of a server's own explanation (an error's detail, a failed prediction's
+error) that go into a message."""
 
 
 def shorten(text: object, limit: int = 200) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ._shorten import shorten
+from ._shorten import MAX_EXPLANATION, shorten
 
 if TYPE_CHECKING:
     import httpx
@@ -240,11 +240,9 @@ class PredictionFailedError(PredictionError):
     """The prediction ended with status ``failed``; the message holds the server's error."""
 
     def __init__(self, prediction: PredictionSnapshot) -> None:
-        super().__init__(
-            f"Prediction {prediction.id} failed: "
-            f"{shorten(prediction.error, 500) if prediction.error else 'no error message given'}",
-            prediction,
-        )
+        error = prediction.error
+        reason = shorten(error, MAX_EXPLANATION) if error else "no error message given"
+        super().__init__(f"Prediction {prediction.id} failed: {reason}", prediction)
 
 
 class PredictionCanceledError(PredictionError):
