@@ -18,7 +18,7 @@ import mimetypes
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Final, Literal, Protocol, TypeAlias, cast
+from typing import Final, Literal, Protocol, TypeAlias, cast, get_args
 
 from .errors import InputFileError, InputFileTooLargeError
 
@@ -34,6 +34,7 @@ __all__ = [
 
 FileEncoding: TypeAlias = Literal["url", "data-uri"]
 """How files in an input go to the official API: uploaded (``"url"``) or inline (``"data-uri"``)."""
+_ENCODINGS: Final[tuple[FileEncoding, ...]] = get_args(FileEncoding)
 
 MAX_UPLOAD_BYTES: Final = 100 * 1024 * 1024
 """The largest file uploaded to the official API (100 MiB): the Files API's own limit ("Files
@@ -81,9 +82,10 @@ class InputFile:
 
 def check_encoding(value: str) -> FileEncoding:
     """`value` if it names a file encoding; raise `ValueError` otherwise."""
-    if value not in ("url", "data-uri"):
-        raise ValueError(f"file_encoding must be 'url' or 'data-uri', not {value!r}")
-    return cast(FileEncoding, value)
+    for encoding in _ENCODINGS:
+        if value == encoding:
+            return encoding
+    raise ValueError(f"file_encoding must be {' or '.join(map(repr, _ENCODINGS))}, not {value!r}")
 
 
 def read_files(
