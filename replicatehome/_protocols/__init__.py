@@ -47,16 +47,6 @@ class Deployment:
         if not MODEL_NAME.fullmatch(self.name):
             raise ValueError(f"deployment must be an 'owner/name', not {self.name[:120]!r}")
 
-    @property
-    def owner(self) -> str:
-        """The deployment's owner."""
-        return self.name.partition("/")[0]
-
-    @property
-    def short_name(self) -> str:
-        """The deployment's name without its owner."""
-        return self.name.partition("/")[2]
-
 
 Target = ModelSpec | Deployment
 """What a create runs: a model (a version of it), or a deployment."""

@@ -61,10 +61,12 @@ class OfficialProtocol(BaseProtocol):
             if options.cancel_after is not None:
                 headers["Cancel-After"] = f"{options.cancel_after:g}s"
         version = None
+        # Both names were checked as an owner/name (MODEL_NAME): one slash, nothing else a URL
+        # path would read.
         if isinstance(target, Deployment):
-            url = f"{self._base_url}/v1/deployments/{target.owner}/{target.short_name}/predictions"
+            url = f"{self._base_url}/v1/deployments/{target.name}/predictions"
         elif target.version is None:
-            url = f"{self._base_url}/v1/models/{target.owner}/{target.short_name}/predictions"
+            url = f"{self._base_url}/v1/models/{target.name}/predictions"
         else:
             url = f"{self._base_url}/v1/predictions"
             version = target.version
