@@ -11,14 +11,14 @@ import base64
 import io
 import json
 from pathlib import Path
-from typing import Literal, get_type_hints
+from typing import get_type_hints
 
 import pydantic
 import pytest
 import respx
 
 from replicatehome import InputValidationError, ReplicateHomeError
-from replicatehome.catalog import resolve
+from replicatehome.catalog import ImageModelName, TextModelName, resolve
 from replicatehome.inputs import (
     INPUT_MODELS,
     CatalogInput,
@@ -39,10 +39,10 @@ IMAGE_OUT = ["https://replicate.delivery/out.png"]
 URL = "https://example.com/cat.png"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
 
-Alias = Literal["gemma-2b", "sd-3", "sdxl", "playground-v2.5"]
+ModelName = TextModelName | ImageModelName
 
 # (model, field, a valid value, an invalid value): every field of every schema.
-FIELDS: list[tuple[Alias, str, object, object]] = [
+FIELDS: list[tuple[ModelName, str, object, object]] = [
     ("gemma-2b", "prompt", "Write a poem", 5),
     ("gemma-2b", "max_new_tokens", 1, 0),
     ("gemma-2b", "min_new_tokens", -1, -2),
@@ -104,7 +104,7 @@ def created(mock: respx.MockRouter, output: object = IMAGE_OUT) -> respx.Route:
     return mock.post("/api/prediction").respond(201, json=prediction("succeeded", output))
 
 
-async def generate(client: AnyClient, alias: Alias, given: dict[str, object]) -> None:
+async def generate(client: AnyClient, alias: ModelName, given: dict[str, object]) -> None:
     """Run `alias` with `given` as its input mapping, through the method of its kind."""
     if alias == "gemma-2b":
         await call(client.generate_text("A poem", input=given))
@@ -116,7 +116,7 @@ async def generate(client: AnyClient, alias: Alias, given: dict[str, object]) ->
 async def test_a_valid_value_is_sent_as_given(
     client: AnyClient,
     mock: respx.MockRouter,
-    alias: Alias,
+    alias: ModelName,
     field: str,
     valid: object,
     invalid: object,
@@ -132,7 +132,7 @@ async def test_a_valid_value_is_sent_as_given(
 async def test_an_invalid_value_is_refused_before_any_request(
     client: AnyClient,
     mock: respx.MockRouter,
-    alias: Alias,
+    alias: ModelName,
     field: str,
     valid: object,
     invalid: object,
@@ -329,7 +329,7 @@ async def test_file_fields_take_files(
     mock: respx.MockRouter,
     tmp_path: Path,
     make: object,
-    alias: Alias,
+    alias: ModelName,
     field: str,
 ) -> None:
     assert callable(make)
