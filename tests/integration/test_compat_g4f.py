@@ -43,17 +43,6 @@ PLAYGROUND = "playgroundai/playground-v2.5-1024px-aesthetic"
 HI: Messages = [{"role": "user", "content": "hi"}]
 
 
-@pytest.fixture
-def local(emu: Emulator) -> type[ReplicateHome]:
-    """The provider pointed at the emulator the documented way: a subclass's `api_endpoint`."""
-
-    class LocalReplicateHome(ReplicateHome):
-        api_endpoint = f"{emu.url}/api/prediction"
-        poll_interval = 0.05
-
-    return LocalReplicateHome
-
-
 class Mocked(ReplicateHome):
     """The provider pointed at respx's host, to read exactly what it sends."""
 

@@ -36,17 +36,6 @@ def g4f_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
 
 
-@pytest.fixture
-def local(emu: Emulator) -> type[ReplicateHome]:
-    """The provider pointed at the emulator through a subclass's `api_endpoint`."""
-
-    class LocalReplicateHome(ReplicateHome):
-        api_endpoint = f"{emu.url}/api/prediction"
-        poll_interval = 0.05
-
-    return LocalReplicateHome
-
-
 def test_the_provider_is_a_real_gpt4free_provider() -> None:
     assert issubclass(ReplicateHome, base_provider.AsyncGeneratorProvider)
     assert issubclass(ReplicateHome, base_provider.ProviderModelMixin)
