@@ -50,8 +50,6 @@ import os
 import platform
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -63,6 +61,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Final
+
+from _serve import ACCESS, CREATE_PATH, free_port, serving
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 PEERS: Final = ROOT / "benchmarks" / "peers"
@@ -92,11 +92,6 @@ SCRUBBED_ENV: Final = (
     "PYTHONPATH",
 )
 
-# Lines of Hypercorn's access log: `... "POST /api/prediction 1.1" 201 650 "-" "ua"`.
-ACCESS: Final = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) [^"]*" (?P<status>\d{3}|-) ')
-CREATE_PATH: Final = re.compile(
-    r"^/(api/prediction|v1/predictions|v1/models/[^/]+/[^/]+/predictions)$"
-)
 OFFICIAL_GET: Final = re.compile(r"^/v1/predictions/(?P<id>[^/]+)(/stream)?$")
 
 
@@ -285,46 +280,16 @@ class Server:
         return [(m["method"], m["path"]) for m in map(ACCESS.search, text.splitlines()) if m]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def served(folder: Path, *, access_log: bool) -> Iterator[Server]:
     """`replicatehome serve` from this interpreter's project, for the block."""
     port = free_port()
-    command = [sys.executable, "-m", "replicatehome", "serve", "--port", str(port)]
-    command += ["--starting", str(STARTING), "--duration", "2.0"]
-    command += ["--duration-from-input", DURATION_KEY]
-    command += ["--log-level", "info" if access_log else "warning"]
+    flags = ["--starting", str(STARTING), "--duration", "2.0"]
+    flags += ["--duration-from-input", DURATION_KEY]
+    flags += ["--log-level", "info" if access_log else "warning"]
     log = folder / f"serve-{port}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=clean_env()
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"serve exited with {process.returncode}: {log.read_text()}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"serve did not listen on port {port} within 30 s")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        yield Server(f"http://127.0.0.1:{port}", log if access_log else None, process.pid)
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with serving(port, flags, log, env=clean_env()) as pid:
+        yield Server(f"http://127.0.0.1:{port}", log if access_log else None, pid)
 
 
 def count_polls(requests: list[tuple[str, str]], ids: list[str]) -> dict[str, int]:

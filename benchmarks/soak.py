@@ -40,10 +40,7 @@ import platform
 import re
 import resource
 import shlex
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -54,6 +51,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal
+
+from _serve import ACCESS, CREATE_PATH, free_port, serving
 
 from replicatehome import (
     AsyncClient,
@@ -138,11 +137,6 @@ SCENARIOS: Final = (
 )
 SHORT: Final = ("mixed", "never-finish")
 
-# Lines of Hypercorn's access log: `... "POST /api/prediction 1.1" 201 650 "-" "ua"`.
-ACCESS: Final = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) [^"]*" (?P<status>\d{3}|-) ')
-CREATE_PATH: Final = re.compile(
-    r"^/(api/prediction|v1/predictions|v1/models/[^/]+/[^/]+/predictions)$"
-)
 POLL_PATH: Final = re.compile(r"^/(api/poll|v1/predictions/[^/]+)$")
 
 
@@ -454,14 +448,6 @@ def run_async_lane(
     asyncio.run(main())
 
 
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 now (another process could take it before we bind it)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @dataclass
 class Server:
     """A running `replicatehome serve`: where it listens, its pid, and its access log."""
@@ -475,34 +461,12 @@ class Server:
 def served(scenario: Scenario, folder: Path) -> Iterator[Server]:
     """`replicatehome serve` with the scenario's faults, in its own process, for the block."""
     port = free_port()
-    command = [sys.executable, "-m", "replicatehome", "serve", "--port", str(port)]
-    command += ["--duration", str(PROCESSING), "--starting", str(STARTING)]
-    command += ["--log-level", "info", *scenario.flags]  # info: the access log counts creates
+    flags = ["--duration", str(PROCESSING), "--starting", str(STARTING)]
+    flags += ["--log-level", "info", *scenario.flags]  # info: the access log counts creates
     log = folder / f"{scenario.name}.access.log"
     errors = folder / f"{scenario.name}.stderr.log"
-    with log.open("wb") as out, errors.open("wb") as err:
-        process = subprocess.Popen(command, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
-    try:
-        started = time.monotonic()
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"serve exited with {process.returncode}: {errors.read_text()}")
-            if time.monotonic() - started > 30:
-                raise RuntimeError(f"serve did not listen on port {port} within 30 s")
-            try:
-                # A bare connect: any request could be answered by a fault.
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        yield Server(f"http://127.0.0.1:{port}", process.pid, log)
-    finally:
-        process.send_signal(signal.SIGINT)  # a graceful stop, which flushes the log
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with serving(port, flags, log, err=errors) as pid:
+        yield Server(f"http://127.0.0.1:{port}", pid, log)
 
 
 @dataclass
