@@ -2,11 +2,13 @@
 
 from typing import Final
 
-__all__ = ["MAX_EXPLANATION", "shorten"]
+__all__ = ["MAX_EXPLANATION", "MAX_QUOTED", "shorten"]
 
 MAX_EXPLANATION: Final = 500
 """The most characters of a server's own explanation (an error's detail, a failed prediction's
 error) that go into a message."""
+MAX_QUOTED: Final = 120
+"""The most characters of a refused value (an id, a name, a URL) that its error message quotes."""
 
 
 def shorten(text: object, limit: int = 200) -> str:

@@ -14,6 +14,7 @@ from typing import Final
 
 import httpx
 
+from ._shorten import MAX_QUOTED
 from .catalog import MODEL_NAME
 
 __all__ = [
@@ -56,7 +57,9 @@ _IMAGE_SIGNATURES: Final = (
 def check_prediction_id(value: str) -> str:
     """`value` if it can be a prediction id; raise `ValueError` otherwise."""
     if not _PREDICTION_ID.fullmatch(value):
-        raise ValueError(f"{value[:120]!r} is not a prediction id (letters, digits, _ and -)")
+        raise ValueError(
+            f"{value[:MAX_QUOTED]!r} is not a prediction id (letters, digits, _ and -)"
+        )
     return value
 
 
@@ -66,14 +69,14 @@ def check_version_id(value: str) -> str:
     Replicate's are 64 hex digits; any id that a prediction id's rules allow is taken.
     """
     if not _PREDICTION_ID.fullmatch(value):
-        raise ValueError(f"{value[:120]!r} is not a version id (letters, digits, _ and -)")
+        raise ValueError(f"{value[:MAX_QUOTED]!r} is not a version id (letters, digits, _ and -)")
     return value
 
 
 def check_model_name(value: str) -> str:
     """`value` if it is a model's ``owner/name``; raise `ValueError` otherwise."""
     if not MODEL_NAME.fullmatch(value):
-        raise ValueError(f"a model is named 'owner/name', not {value[:120]!r}")
+        raise ValueError(f"a model is named 'owner/name', not {value[:MAX_QUOTED]!r}")
     return value
 
 
@@ -88,9 +91,9 @@ def parse_url(text: str, *, base: httpx.URL | None = None) -> httpx.URL:
     try:
         url = base.join(text) if base is not None else httpx.URL(text)
     except (httpx.InvalidURL, ValueError, TypeError) as exc:
-        raise ValueError(f"{text[:120]!r} is not a valid URL ({exc})") from exc
+        raise ValueError(f"{text[:MAX_QUOTED]!r} is not a valid URL ({exc})") from exc
     if url.scheme not in ("http", "https") or not url.host:
-        raise ValueError(f"{text[:120]!r} is not an http(s) URL")
+        raise ValueError(f"{text[:MAX_QUOTED]!r} is not an http(s) URL")
     return url
 
 

@@ -15,6 +15,7 @@ import httpx
 from .._backends import BackendName
 from .._file_inputs import InputFile
 from .._models import PredictionSnapshot
+from .._shorten import MAX_QUOTED
 from ..catalog import MODEL_NAME, ModelSpec
 
 __all__ = [
@@ -45,7 +46,7 @@ class Deployment:
 
     def __post_init__(self) -> None:
         if not MODEL_NAME.fullmatch(self.name):
-            raise ValueError(f"deployment must be an 'owner/name', not {self.name[:120]!r}")
+            raise ValueError(f"deployment must be an 'owner/name', not {self.name[:MAX_QUOTED]!r}")
 
 
 Target = ModelSpec | Deployment
@@ -66,7 +67,7 @@ class CreateOptions:
 
     def __post_init__(self) -> None:
         if self.webhook is not None and not self.webhook.startswith(("https://", "http://")):
-            raise ValueError(f"webhook must be an http(s) URL, not {self.webhook[:120]!r}")
+            raise ValueError(f"webhook must be an http(s) URL, not {self.webhook[:MAX_QUOTED]!r}")
         if self.webhook_events_filter is not None:
             if unknown := sorted(self.webhook_events_filter - WEBHOOK_EVENTS):
                 raise ValueError(

@@ -11,6 +11,7 @@ from .._backends import BackendName
 from .._file_inputs import InputFile
 from .._logs import logger
 from .._models import PredictionSnapshot
+from .._shorten import MAX_QUOTED
 from .._untrusted import Trust, parse_url
 from ..catalog import ModelSpec, resolve
 from . import CreateOptions, Deployment, Target
@@ -94,7 +95,7 @@ class OfficialProtocol(BaseProtocol):
         url = parse_url(cursor)
         base = httpx.URL(self._base_url)
         if (url.scheme, url.netloc) != (base.scheme, base.netloc):
-            raise ValueError(f"the next page is on another origin: {cursor[:120]!r}")
+            raise ValueError(f"the next page is on another origin: {cursor[:MAX_QUOTED]!r}")
         return self._to_server("GET", str(url))
 
     def model_request(self, name: str) -> httpx.Request:
