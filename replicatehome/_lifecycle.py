@@ -34,7 +34,7 @@ from ._history import PollStats
 from ._input_schema import check_against
 from ._logs import logger, redact
 from ._models import Model, ModelVersion, PredictionPage, PredictionSnapshot, PredictionStatus
-from ._protocols import CreateOptions, Deployment, Target, WireProtocol
+from ._protocols import CreateOptions, Deployment, StreamEnd, Target, WireProtocol
 from ._protocols.sse import EventTooLargeError, SSEDecoder
 from ._responses import decode_model, error_for_status
 from ._retry import Deadline, RetryPolicy
@@ -802,10 +802,10 @@ class Lifecycle:
     ) -> Flow[None]:
         """Read the prediction's event stream (`request`) until it says the prediction is done.
 
-        Output and logs events update `tracked` as they come, and `on_update` hears of them at
-        most every `UPDATE_EVERY` seconds. A stream that fails or times out just ends early:
-        the caller then polls, or reports the timeout. One that sends more than the limits
-        raises `ResponseTooLargeError`.
+        The protocol says what each event means (`read_event`): text updates `tracked` as it
+        comes, and `on_update` hears of it at most every `UPDATE_EVERY` seconds. A stream that
+        fails or times out just ends early: the caller then polls, or reports the timeout. One
+        that sends more than the limits raises `ResponseTooLargeError`.
         """
         prediction_id = tracked.snapshot.id
         try:
@@ -817,17 +817,20 @@ class Lifecycle:
         events = SSEDecoder(max_line=self.limits.event, max_event=self.limits.event)
         text = 0
         updated = -math.inf  # the first event is news at once
+        read_event = self.protocol.read_event  # once, not per token
         try:
             while True:
                 chunk = yield from self._chunk(response, deadline)
                 for piece in body.feed(chunk):
                     for event in events.feed(piece):
-                        if event.event in ("done", "error"):
+                        item = read_event(event)
+                        if item is None:
+                            continue
+                        if isinstance(item, StreamEnd):
                             yield _CLOSE
                             return
-                        if event.event not in ("output", "logs") or not event.data:
-                            continue
-                        text += len(event.data)
+                        data, log = item
+                        text += len(data)
                         if text > self.limits.response:
                             raise ResponseTooLargeError(
                                 f"The event stream of {prediction_id} sent more text than "
@@ -836,12 +839,12 @@ class Lifecycle:
                                 request=request,
                                 limit=self.limits.response,
                             )
-                        if event.event == "logs":
-                            tracked.add_log(event.data)
+                        if log:
+                            tracked.add_log(data)
                         else:
-                            tracked.add_text(event.data)
+                            tracked.add_text(data)
                             if progress is not None:
-                                yield Emit(progress.given(event.data))
+                                yield Emit(progress.given(data))
                         # Each update folds the text so far into a snapshot: not per token.
                         if on_update is not None and self.clock() - updated >= UPDATE_EVERY:
                             updated = self.clock()

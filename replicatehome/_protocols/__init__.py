@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, Protocol, get_args
+from typing import Literal, NamedTuple, Protocol, TypeAlias, get_args
 
 import httpx
 
@@ -17,11 +17,15 @@ from .._file_inputs import InputFile
 from .._models import PredictionSnapshot
 from .._shorten import MAX_QUOTED
 from ..catalog import MODEL_NAME, ModelSpec
+from .sse import ServerSentEvent
 
 __all__ = [
     "WEBHOOK_EVENTS",
     "CreateOptions",
     "Deployment",
+    "StreamChunk",
+    "StreamEnd",
+    "StreamItem",
     "Target",
     "WebhookEvent",
     "WireProtocol",
@@ -91,6 +95,23 @@ class CreateOptions:
 _NO_OPTIONS = CreateOptions()
 
 
+class StreamChunk(NamedTuple):
+    """Text a prediction's event stream sent: output, or with `log`, a piece of its logs."""
+
+    # A tuple, not a frozen dataclass: one is made per token, and it builds in two thirds the time.
+    text: str
+    log: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEnd:
+    """The event stream says the prediction has ended: a read of it gives its final state."""
+
+
+StreamItem: TypeAlias = StreamChunk | StreamEnd | None
+"""What one event of a prediction's stream means to the SDK; ``None``: nothing it uses."""
+
+
 class WireProtocol(Protocol):
     """What the lifecycle needs from a backend. No method performs I/O."""
 
@@ -155,6 +176,10 @@ class WireProtocol(Protocol):
 
     def stream_request(self, prediction: PredictionSnapshot) -> httpx.Request | None:
         """The request that opens the prediction's event stream, or ``None`` if it has none."""
+        ...
+
+    def read_event(self, event: ServerSentEvent) -> StreamItem:
+        """What `event`, from the stream `stream_request` opens, says: text, the end, or nothing."""
         ...
 
     def model_request(self, name: str) -> httpx.Request:

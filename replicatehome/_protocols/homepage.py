@@ -13,9 +13,10 @@ from .._models import PredictionSnapshot
 from .._untrusted import Trust
 from ..catalog import ModelSpec, resolve
 from ..errors import UnsupportedFeatureError
-from . import CreateOptions, Deployment, Target
+from . import CreateOptions, Deployment, StreamItem, Target
 from ._base import BaseProtocol
 from ._request import PredictionRequest
+from .sse import ServerSentEvent
 
 __all__ = ["DEFAULT_BASE_URL", "HomepageProtocol"]
 
@@ -89,6 +90,9 @@ class HomepageProtocol(BaseProtocol):
 
     def stream_request(self, prediction: PredictionSnapshot) -> httpx.Request | None:
         return None  # text is streamed by polling
+
+    def read_event(self, event: ServerSentEvent) -> StreamItem:
+        return None  # there is no stream (`stream_request`) for an event to come from
 
     def model_request(self, name: str) -> httpx.Request:
         raise UnsupportedFeatureError(_NO_MODELS)

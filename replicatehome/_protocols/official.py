@@ -14,13 +14,15 @@ from .._models import PredictionSnapshot
 from .._shorten import MAX_QUOTED
 from .._untrusted import Trust, parse_url
 from ..catalog import ModelSpec, resolve
-from . import CreateOptions, Deployment, Target
+from . import CreateOptions, Deployment, StreamChunk, StreamEnd, StreamItem, Target
 from ._base import BaseProtocol
 from ._request import PredictionRequest
+from .sse import ServerSentEvent
 
 __all__ = ["DEFAULT_OFFICIAL_BASE_URL", "OfficialProtocol"]
 
 DEFAULT_OFFICIAL_BASE_URL = "https://api.replicate.com"
+_END = StreamEnd()
 
 
 def _path(name: str) -> str:
@@ -138,3 +140,11 @@ class OfficialProtocol(BaseProtocol):
         headers = httpx.Headers(self._headers)
         headers.update({"Accept": "text/event-stream", "Cache-Control": "no-store"})
         return httpx.Request("GET", url, headers=headers)
+
+    def read_event(self, event: ServerSentEvent) -> StreamItem:
+        # docs/protocol.md §6: output and logs carry text; done, or error, ends the stream.
+        if event.event in ("done", "error"):
+            return _END
+        if event.event in ("output", "logs") and event.data:
+            return StreamChunk(event.data, event.event == "logs")
+        return None

@@ -27,16 +27,20 @@ from replicatehome._lifecycle import (
     Tracked,
     resume,
 )
+from replicatehome._protocols import StreamChunk, StreamEnd, StreamItem
 from replicatehome._protocols.homepage import HomepageProtocol
+from replicatehome._protocols.sse import ServerSentEvent
 from replicatehome._retry import Deadline, RetryPolicy, retry_after
 from replicatehome.catalog import resolve
 
 from ..helpers import FakeClock, prediction
 
 
-def lifecycle(clock: FakeClock, **policy: float) -> Lifecycle:
+def lifecycle(
+    clock: FakeClock, protocol: type[HomepageProtocol] = HomepageProtocol, **policy: float
+) -> Lifecycle:
     return Lifecycle(
-        HomepageProtocol("http://h.test", httpx.Headers({"User-Agent": "t"})),
+        protocol("http://h.test", httpx.Headers({"User-Agent": "t"})),
         RetryPolicy(**policy),  # type: ignore[arg-type]
         httpx.Timeout(30.0, connect=5.0),
         wait_timeout=10.0,
@@ -205,6 +209,48 @@ def test_streaming_a_growing_string_emits_its_new_suffix() -> None:
     steps, _ = drive(life.wait(tracked, life.deadline(), stream=True), replies, clock)
 
     assert [step.chunk for step in steps if isinstance(step, Emit)] == ["Hel", "lo"]
+
+
+class ChattyProtocol(HomepageProtocol):
+    """A third protocol, with an event stream of its own words: the lifecycle is unchanged."""
+
+    def stream_request(self, prediction: PredictionSnapshot) -> httpx.Request | None:
+        return httpx.Request("GET", f"http://h.test/chatter/{prediction.id}")
+
+    def read_event(self, event: ServerSentEvent) -> StreamItem:
+        if event.event == "bye":
+            return StreamEnd()
+        if event.event in ("say", "note"):
+            return StreamChunk(event.data, log=event.event == "note")
+        return None
+
+
+def test_a_third_protocol_streams_by_its_own_event_names() -> None:
+    clock = FakeClock()
+    life = lifecycle(clock, ChattyProtocol)
+    tracked = Tracked(PredictionSnapshot(id="p1"))
+    events = "".join(
+        f"event: {name}\ndata: {data}\n\n"
+        for name, data in [
+            ("say", "Hi"),
+            ("note", "warm"),
+            ("hum", "?"),
+            ("say", " you"),
+            ("bye", ""),
+        ]
+    )
+    replies: list[httpx.Response | httpx.HTTPError] = [
+        httpx.Response(200, text=events),
+        ok("succeeded", ["Hi", " you"]),
+    ]
+
+    steps, value = drive(life.wait(tracked, life.deadline(), stream=True), replies, clock)
+
+    assert [step.chunk for step in steps if isinstance(step, Emit)] == ["Hi", " you"]
+    sent = [str(step.request.url) for step in steps if isinstance(step, Send)]
+    assert sent == ["http://h.test/chatter/p1", "http://h.test/api/poll?id=p1"]
+    assert isinstance(value, PredictionSnapshot)
+    assert value.status == "succeeded"
 
 
 def test_retry_after_wins_over_shorter_backoff() -> None:
