@@ -49,6 +49,7 @@ from .errors import (
     PredictionCanceledError,
     PredictionDataRemovedError,
     PredictionFailedError,
+    PredictionNotFinishedError,
     PredictionTimeoutError,
     ResponseTooLargeError,
     ResponseValidationError,
@@ -304,8 +305,12 @@ def _media_type(value: str | None) -> str | None:
     return value
 
 
-def outcome(snapshot: PredictionSnapshot, deadline: Deadline) -> PredictionSnapshot:
-    """`snapshot` if it succeeded with its output; otherwise the error that says how it ended."""
+def outcome(snapshot: PredictionSnapshot) -> PredictionSnapshot:
+    """`snapshot` if it succeeded with its output; otherwise the error that says how it ended.
+
+    Raises:
+        PredictionNotFinishedError: it has not ended yet.
+    """
     if snapshot.status == PredictionStatus.SUCCEEDED:
         if snapshot.data_removed and snapshot.output is None:
             raise PredictionDataRemovedError(snapshot)
@@ -314,7 +319,7 @@ def outcome(snapshot: PredictionSnapshot, deadline: Deadline) -> PredictionSnaps
         raise PredictionFailedError(snapshot)
     if snapshot.status == PredictionStatus.CANCELED:
         raise PredictionCanceledError(snapshot)
-    raise PredictionTimeoutError(snapshot, deadline.seconds)
+    raise PredictionNotFinishedError(snapshot)
 
 
 class Listing:
@@ -907,7 +912,9 @@ class Lifecycle:
                 continue
             if not isinstance(action, tenacity.DoAttempt):
                 self.history.record(tracked.snapshot)
-                return outcome(tracked.snapshot, deadline)
+                if not tracked.snapshot.status.is_terminal:
+                    raise PredictionTimeoutError(tracked.snapshot, deadline.seconds)
+                return outcome(tracked.snapshot)
             yield from self._poll(tracked, deadline, on_update)
             if progress is not None and (chunk := progress.new_text(tracked.snapshot)):
                 yield Emit(chunk)

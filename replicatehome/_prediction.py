@@ -12,7 +12,6 @@ from ._lifecycle import Flow, Lifecycle, Tracked, outcome
 from ._models import PredictionMetrics, PredictionSnapshot, PredictionStatus, PredictionUrls
 from ._retry import Deadline
 from .catalog import Kind
-from .errors import PredictionNotFinishedError
 from .results import AsyncFetch, Fetch, ImageResult, OutputResult, TextResult, build_result
 
 if TYPE_CHECKING:
@@ -169,10 +168,7 @@ class _PredictionHandle(Generic[R_co]):
             PredictionDataRemovedError: it succeeded, but the server has removed its output.
         """
         if self._result is None:
-            snapshot = self.snapshot
-            if not snapshot.status.is_terminal:
-                raise PredictionNotFinishedError(snapshot)
-            finished = outcome(snapshot, self._lifecycle.deadline())
+            finished = outcome(self.snapshot)
             result = build_result(self._kind, finished, fetch=self._fetch, afetch=self._afetch)
             self._result = cast(R_co, result)
         return self._result
