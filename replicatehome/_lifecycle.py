@@ -890,8 +890,6 @@ class Lifecycle:
             yield from self._follow_stream(request, tracked, deadline, progress, on_update)
             if not deadline.expired:
                 yield from self._poll(tracked, deadline, on_update)
-        if progress is not None and (chunk := progress.new_text(tracked.snapshot)):
-            yield Emit(chunk)
         # Text is shown as it grows, so a stream polls on the usual rhythm; a wait polls when
         # past runs of the model say it will end.
         expected = (
@@ -905,19 +903,21 @@ class Lifecycle:
         # What we already know counts as the first poll: a finished prediction needs none.
         state.set_result(tracked.snapshot)
         while True:
+            # The text that polls bring reaches the caller here only: first what is known
+            # already, then what each poll adds.
+            if progress is not None and (chunk := progress.new_text(tracked.snapshot)):
+                yield Emit(chunk)
             action = retrying.iter(state)
-            if isinstance(action, tenacity.DoSleep):
+            while isinstance(action, tenacity.DoSleep):
                 state.prepare_for_next_attempt()
                 yield Sleep(float(action))
-                continue
+                action = retrying.iter(state)
             if not isinstance(action, tenacity.DoAttempt):
                 self.history.record(tracked.snapshot)
                 if not tracked.snapshot.status.is_terminal:
                     raise PredictionTimeoutError(tracked.snapshot, deadline.seconds)
                 return outcome(tracked.snapshot)
             yield from self._poll(tracked, deadline, on_update)
-            if progress is not None and (chunk := progress.new_text(tracked.snapshot)):
-                yield Emit(chunk)
             state.set_result(tracked.snapshot)
 
     def _poll(
