@@ -594,8 +594,7 @@ class _ClientBase(Generic[D]):
             options["max_retries"] = max_retries
         if headers is not None:
             options["headers"] = {**(options["headers"] or {}), **headers}
-        _, lifecycle = configure(**options)
-        lifecycle.history = self._driver.lifecycle.history
+        _, lifecycle = configure(**options, history=self.poll_stats)
         lifecycle.schemas = self._driver.lifecycle.schemas
         twin = copy.copy(self)
         twin._options = options

@@ -12,6 +12,7 @@ import httpx
 from ._backends import BackendName, check_backend
 from ._body import ACCEPT_ENCODING
 from ._file_inputs import FileEncoding, check_encoding
+from ._history import PollStats
 from ._lifecycle import Lifecycle, Limits
 from ._logs import logger, setup_from_env
 from ._protocols import WireProtocol
@@ -96,11 +97,14 @@ def configure(
     max_download_bytes: int,
     trusted_hosts: Iterable[str] | None,
     file_encoding: FileEncoding,
+    history: PollStats | None = None,
 ) -> tuple[str, Lifecycle]:
     """Check a client's options, apply defaults, and build its lifecycle.
 
     The backend is `backend` when given; otherwise the official API when there is a token
     (`api_token` or ``$REPLICATE_API_TOKEN``), and the homepage when there is none.
+
+    The lifecycle learns from past runs in `history`, a new `PollStats` when it is ``None``.
 
     Returns the base URL in use and the lifecycle.
     """
@@ -155,5 +159,6 @@ def configure(
         wait_timeout,
         limits,
         file_encoding=file_encoding,
+        history=history,
     )
     return base_url, lifecycle

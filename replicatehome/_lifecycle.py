@@ -377,6 +377,7 @@ class Lifecycle:
         clock: Callable[[], float] = time.monotonic,
         *,
         file_encoding: FileEncoding = "url",
+        history: PollStats | None = None,
     ) -> None:
         self.protocol = protocol
         self.policy = policy
@@ -385,7 +386,8 @@ class Lifecycle:
         self.limits = limits
         self.clock = clock
         self.file_encoding = file_encoding
-        self.history = PollStats()
+        self.history = PollStats() if history is None else history
+        """Past runs per model, to poll when the next one should end; a client's to share."""
         self.schemas = SchemaCache()
 
     def deadline(self, timeout: float | None = None) -> Deadline:
