@@ -27,9 +27,11 @@ from ._file_inputs import FileEncoding
 from ._generation import Generation, plan
 from ._history import PollStats
 from ._lifecycle import Flow, Lifecycle, Listing
+from ._model_schemas import ModelSchemas
 from ._models import Model, PredictionSnapshot
 from ._prediction import AsyncPrediction, Prediction, PredictionResult, async_fetch, sync_fetch
 from ._protocols import Deployment, Target, WebhookEvent
+from ._schema_cache import SchemaCache
 from ._sync_driver import SyncDriver
 from ._transport import async_http_client, sync_http_client
 from ._untrusted import check_prediction_id
@@ -66,6 +68,7 @@ __all__ = [
 
 def _creation(
     lifecycle: Lifecycle,
+    schemas: SchemaCache,
     model: str | None,
     *,
     input: Mapping[str, object],
@@ -97,22 +100,26 @@ def _creation(
         target = lifecycle.resolve(model, version)
     options = create_options(webhook, webhook_events_filter, cancel_after)
     check_wait_timeout(wait_timeout)
-    flow = lifecycle.checked_create(
-        target,
-        input,
-        lifecycle.deadline(),
-        validate_input=validate_input,
-        options=options,
-        file_encoding=file_encoding,
-    )
-    return flow, target.kind if isinstance(target, ModelSpec) else None
+    deadline = lifecycle.deadline()
+
+    def flow() -> Flow[PredictionSnapshot]:
+        checks = ModelSchemas(lifecycle, schemas)
+        yield from checks.check_input(target, input, deadline, validate_input)
+        return (
+            yield from lifecycle.create(
+                target, input, deadline, options=options, file_encoding=file_encoding
+            )
+        )
+
+    return flow(), target.kind if isinstance(target, ModelSpec) else None
 
 
 class Predictions:
     """``client.predictions``: start predictions and look them up, as live `Prediction` handles."""
 
-    def __init__(self, driver: SyncDriver) -> None:
+    def __init__(self, driver: SyncDriver, schemas: SchemaCache) -> None:
         self._driver = driver
+        self._schemas = schemas
 
     @overload
     def create(
@@ -217,6 +224,7 @@ class Predictions:
         """
         flow, kind = _creation(
             self._driver.lifecycle,
+            self._schemas,
             model,
             input=input,
             version=version,
@@ -261,8 +269,9 @@ class Predictions:
 class AsyncPredictions:
     """``client.predictions``: start predictions and look them up, as `AsyncPrediction` handles."""
 
-    def __init__(self, driver: AsyncDriver) -> None:
+    def __init__(self, driver: AsyncDriver, schemas: SchemaCache) -> None:
         self._driver = driver
+        self._schemas = schemas
 
     @overload
     async def create(
@@ -367,6 +376,7 @@ class AsyncPredictions:
         """
         flow, kind = _creation(
             self._driver.lifecycle,
+            self._schemas,
             model,
             input=input,
             version=version,
@@ -417,8 +427,9 @@ class AsyncPredictions:
 class Models:
     """``client.models``: read a model and its input schema (official API)."""
 
-    def __init__(self, driver: SyncDriver) -> None:
+    def __init__(self, driver: SyncDriver, schemas: SchemaCache) -> None:
         self._driver = driver
+        self._schemas = schemas
 
     def get(self, name: str) -> Model:
         """The model `name` (``owner/name``, or a catalog alias), with its latest version.
@@ -432,14 +443,16 @@ class Models:
             NotFoundError: the server has no such model (or not for your token).
         """
         lifecycle = self._driver.lifecycle
-        return self._driver.run(lifecycle.get_model(name, lifecycle.deadline()))
+        flow = ModelSchemas(lifecycle, self._schemas).get_model(name, lifecycle.deadline())
+        return self._driver.run(flow)
 
 
 class AsyncModels:
     """``client.models``: read a model and its input schema (official API)."""
 
-    def __init__(self, driver: AsyncDriver) -> None:
+    def __init__(self, driver: AsyncDriver, schemas: SchemaCache) -> None:
         self._driver = driver
+        self._schemas = schemas
 
     async def get(self, name: str) -> Model:
         """The model `name` (``owner/name``, or a catalog alias), with its latest version.
@@ -453,7 +466,8 @@ class AsyncModels:
             NotFoundError: the server has no such model (or not for your token).
         """
         lifecycle = self._driver.lifecycle
-        return await self._driver.run(lifecycle.get_model(name, lifecycle.deadline()))
+        flow = ModelSchemas(lifecycle, self._schemas).get_model(name, lifecycle.deadline())
+        return await self._driver.run(flow)
 
 
 class Webhooks:
@@ -533,9 +547,11 @@ D = TypeVar("D", "SyncDriver", "AsyncDriver")
 
 
 class _ClientBase(Generic[D]):
-    """What both clients share: the base URL, and turning a ``generate_*`` call into a flow."""
+    """What both clients share: the base URL, the schemas read, turning a call into a flow."""
 
     _driver: D
+    _schemas: SchemaCache
+    """The input schemas this client has read, shared with its `with_options` twins."""
     _base_url: str
     _options: ClientOptions
     _owns_http: bool
@@ -595,7 +611,6 @@ class _ClientBase(Generic[D]):
         if headers is not None:
             options["headers"] = {**(options["headers"] or {}), **headers}
         _, lifecycle = configure(**options, history=self.poll_stats)
-        lifecycle.schemas = self._driver.lifecycle.schemas
         twin = copy.copy(self)
         twin._options = options
         twin._owns_http = False
@@ -655,6 +670,7 @@ class Client(_ClientBase[SyncDriver]):
             file_encoding=file_encoding,
         )
         self._base_url, lifecycle = configure(**self._options)
+        self._schemas = SchemaCache()
         self._driver = (
             SyncDriver(http_client, lifecycle)
             if http_client is not None
@@ -664,12 +680,12 @@ class Client(_ClientBase[SyncDriver]):
     @property
     def predictions(self) -> Predictions:
         """Start, look up and list predictions."""
-        return Predictions(self._driver)
+        return Predictions(self._driver, self._schemas)
 
     @property
     def models(self) -> Models:
         """Read models and their input schemas (official API)."""
-        return Models(self._driver)
+        return Models(self._driver, self._schemas)
 
     @property
     def webhooks(self) -> Webhooks:
@@ -987,6 +1003,7 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
             file_encoding=file_encoding,
         )
         self._base_url, lifecycle = configure(**self._options)
+        self._schemas = SchemaCache()
         # Here rather than at the top, so that a script using only `Client` never imports asyncio.
         from ._async_driver import AsyncDriver
 
@@ -999,12 +1016,12 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
     @property
     def predictions(self) -> AsyncPredictions:
         """Start, look up and list predictions."""
-        return AsyncPredictions(self._driver)
+        return AsyncPredictions(self._driver, self._schemas)
 
     @property
     def models(self) -> AsyncModels:
         """Read models and their input schemas (official API)."""
-        return AsyncModels(self._driver)
+        return AsyncModels(self._driver, self._schemas)
 
     @property
     def webhooks(self) -> AsyncWebhooks:

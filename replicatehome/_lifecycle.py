@@ -31,17 +31,15 @@ import tenacity
 from ._body import BodyDecoder
 from ._file_inputs import FileEncoding, InputFile, check_encoding, fill, read_files
 from ._history import PollStats
-from ._input_schema import check_against
 from ._logs import logger, redact
-from ._models import Model, ModelVersion, PredictionPage, PredictionSnapshot, PredictionStatus
-from ._protocols import CreateOptions, Deployment, StreamEnd, Target, WireProtocol
+from ._models import PredictionPage, PredictionSnapshot, PredictionStatus
+from ._protocols import CreateOptions, StreamEnd, Target, WireProtocol
 from ._protocols.sse import EventTooLargeError, SSEDecoder
 from ._responses import decode_model, error_for_status
 from ._retry import Deadline, RetryPolicy
-from ._schema_cache import SchemaCache
 from ._shorten import shorten
-from ._untrusted import check_model_name, check_version_id, is_image, parse_url
-from .catalog import ModelSpec, find
+from ._untrusted import is_image, parse_url
+from .catalog import ModelSpec
 from .errors import (
     APIConnectionError,
     APIError,
@@ -55,7 +53,6 @@ from .errors import (
     ResponseValidationError,
     UnsupportedFeatureError,
 )
-from .inputs import INPUT_MODELS, check_input
 from .results import text_in
 
 __all__ = [
@@ -388,7 +385,6 @@ class Lifecycle:
         self.file_encoding = file_encoding
         self.history = PollStats() if history is None else history
         """Past runs per model, to poll when the next one should end; a client's to share."""
-        self.schemas = SchemaCache()
 
     def deadline(self, timeout: float | None = None) -> Deadline:
         """A deadline `timeout` seconds away, or `wait_timeout` away when it is ``None``."""
@@ -605,86 +601,6 @@ class Lifecycle:
         snapshot = self.protocol.read_created(response, target)
         logger.info("Created prediction %s (%s)", snapshot.id, target.name)
         return snapshot
-
-    def checked_create(
-        self,
-        target: Target,
-        input: Mapping[str, object],
-        deadline: Deadline,
-        *,
-        validate_input: bool | None,
-        options: CreateOptions = CreateOptions(),  # noqa: B008 (immutable)
-        file_encoding: FileEncoding | None = None,
-    ) -> Flow[PredictionSnapshot]:
-        """`create`, once `input` passes the check `validate_input` asks for (`check_input`)."""
-        yield from self.check_input(target, input, deadline, validate_input)
-        return (
-            yield from self.create(
-                target, input, deadline, options=options, file_encoding=file_encoding
-            )
-        )
-
-    def check_input(
-        self,
-        target: Target,
-        input: Mapping[str, object],
-        deadline: Deadline,
-        validate_input: bool | None,
-    ) -> Flow[None]:
-        """Check `input` before a create: ``None`` checks catalog models only, ``False`` none.
-
-        Catalog models are checked against the SDK's own schemas (`replicatehome.inputs`); with
-        `validate_input` ``True``, other models against the schema their version publishes,
-        read once per client (`SchemaCache`). A deployment's model is unknown: not checked.
-
-        Raises:
-            InputValidationError: the input does not fit, before any request but the schema's.
-        """
-        if validate_input is False or isinstance(target, Deployment):
-            return
-        if target.name in INPUT_MODELS:
-            check_input(target.name, input)
-            return
-        if not validate_input:
-            return
-        openapi = self.schemas.get(target.name, target.version)
-        if openapi is None:
-            openapi = yield from self._published_schema(target, deadline)
-        check_against(openapi, target.name, input)
-
-    def _published_schema(
-        self, spec: ModelSpec, deadline: Deadline
-    ) -> Flow[Mapping[str, object] | None]:
-        """The OpenAPI schema of the version `spec` runs (the latest without one), kept."""
-        if spec.version is None:
-            model = yield from self.get_model(spec.name, deadline)
-            latest = model.latest_version
-            return None if latest is None else latest.openapi_schema
-        request = self.protocol.version_request(
-            check_model_name(spec.name), check_version_id(spec.version)
-        )
-        response = yield from self.request(request, deadline, idempotent=True)
-        openapi = decode_model(response, ModelVersion, {}).openapi_schema
-        self.schemas.put(spec.name, spec.version, openapi, len(response.content))
-        return openapi
-
-    def get_model(self, name: str, deadline: Deadline) -> Flow[Model]:
-        """Read a model (``owner/name`` or a catalog alias) with its latest version.
-
-        The version's schema is kept for `check_input`.
-
-        Raises:
-            ValueError: `name` is not an ``owner/name``, before any request.
-        """
-        known = find(name)
-        name = check_model_name(name if known is None else known.name)
-        request = self.protocol.model_request(name)
-        response = yield from self.request(request, deadline, idempotent=True)
-        model = decode_model(response, Model, {})
-        latest = model.latest_version
-        openapi = None if latest is None else latest.openapi_schema
-        self.schemas.put(name, None, openapi, len(response.content))
-        return model
 
     def _send_files(
         self, input: Mapping[str, object], file_encoding: FileEncoding | None, deadline: Deadline
