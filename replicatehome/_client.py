@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Generic, Self, TypeVar, Unpack, overload
 import httpx
 
 from ._backends import BackendName
-from ._call_inputs import check_wait_timeout, create_options
+from ._call_inputs import check_wait_timeout
 from ._config import (
     DEFAULT_FILE_ENCODING,
     DEFAULT_LIMITS,
@@ -23,14 +23,15 @@ from ._config import (
     ClientOptions,
     configure,
 )
+from ._creation import Creation
 from ._file_inputs import FileEncoding
 from ._generation import Generation, plan
 from ._history import PollStats
-from ._lifecycle import Flow, Lifecycle, Listing
+from ._lifecycle import Flow, Listing
 from ._model_schemas import ModelSchemas
 from ._models import Model, PredictionSnapshot
 from ._prediction import AsyncPrediction, Prediction, PredictionResult, async_fetch, sync_fetch
-from ._protocols import Deployment, Target, WebhookEvent
+from ._protocols import WebhookEvent
 from ._schema_cache import SchemaCache
 from ._sync_driver import SyncDriver
 from ._transport import async_http_client, sync_http_client
@@ -40,8 +41,6 @@ from .catalog import (
     DEFAULT_TEXT_MODEL,
     GemmaName,
     ImageModelName,
-    Kind,
-    ModelSpec,
     PlaygroundName,
     SDXLLightningName,
     StableDiffusion3Name,
@@ -64,54 +63,6 @@ __all__ = [
     "Predictions",
     "Webhooks",
 ]
-
-
-def _creation(
-    lifecycle: Lifecycle,
-    schemas: SchemaCache,
-    model: str | None,
-    *,
-    input: Mapping[str, object],
-    version: str | None,
-    deployment: str | None,
-    wait_timeout: float | None,
-    webhook: str | None,
-    webhook_events_filter: Iterable[WebhookEvent] | None,
-    cancel_after: float | None,
-    file_encoding: FileEncoding | None,
-    validate_input: bool | None,
-) -> tuple[Flow[PredictionSnapshot], Kind | None]:
-    """The flow of a ``predictions.create`` call, and the kind of its model when known.
-
-    The arguments are checked here, at call time; the input, by the flow before it sends it.
-    """
-    if (model is None) == (deployment is None):
-        raise TypeError("predictions.create() takes a model or a deployment, and not both")
-    target: Target
-    if deployment is not None:
-        if version is not None:
-            raise TypeError("a deployment runs the version it is set to: pass no version")
-        if validate_input:
-            # Its model and version are the deployment's, unknown here: no schema to check.
-            raise TypeError("validate_input=True needs a model: a deployment's input is unchecked")
-        target = Deployment(deployment)
-    else:
-        assert model is not None
-        target = lifecycle.resolve(model, version)
-    options = create_options(webhook, webhook_events_filter, cancel_after)
-    check_wait_timeout(wait_timeout)
-    deadline = lifecycle.deadline()
-
-    def flow() -> Flow[PredictionSnapshot]:
-        checks = ModelSchemas(lifecycle, schemas)
-        yield from checks.check_input(target, input, deadline, validate_input)
-        return (
-            yield from lifecycle.create(
-                target, input, deadline, options=options, file_encoding=file_encoding
-            )
-        )
-
-    return flow(), target.kind if isinstance(target, ModelSpec) else None
 
 
 class Predictions:
@@ -222,13 +173,11 @@ class Predictions:
             UnsupportedFeatureError: the homepage backend cannot run a deployment or take a
                 webhook or ``cancel_after``; no request is made.
         """
-        flow, kind = _creation(
-            self._driver.lifecycle,
-            self._schemas,
-            model,
-            input=input,
-            version=version,
+        call = Creation(
+            model=model,
             deployment=deployment,
+            version=version,
+            input=input,
             wait_timeout=wait_timeout,
             webhook=webhook,
             webhook_events_filter=webhook_events_filter,
@@ -236,6 +185,7 @@ class Predictions:
             file_encoding=file_encoding,
             validate_input=validate_input,
         )
+        flow, kind = call.plan(self._driver.lifecycle, self._schemas)
         snapshot = self._driver.run(flow)
         return Prediction(self._driver, snapshot, kind, created=True, wait_timeout=wait_timeout)
 
@@ -374,13 +324,11 @@ class AsyncPredictions:
             UnsupportedFeatureError: the homepage backend cannot run a deployment or take a
                 webhook or ``cancel_after``; no request is made.
         """
-        flow, kind = _creation(
-            self._driver.lifecycle,
-            self._schemas,
-            model,
-            input=input,
-            version=version,
+        call = Creation(
+            model=model,
             deployment=deployment,
+            version=version,
+            input=input,
             wait_timeout=wait_timeout,
             webhook=webhook,
             webhook_events_filter=webhook_events_filter,
@@ -388,6 +336,7 @@ class AsyncPredictions:
             file_encoding=file_encoding,
             validate_input=validate_input,
         )
+        flow, kind = call.plan(self._driver.lifecycle, self._schemas)
         snapshot = await self._driver.run(flow)
         return AsyncPrediction(
             self._driver, snapshot, kind, created=True, wait_timeout=wait_timeout
