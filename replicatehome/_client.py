@@ -1,7 +1,8 @@
 """`Client` and `AsyncClient`: configuration and the public methods, nothing else.
 
-Each method resolves its arguments, asks the lifecycle for a flow, and hands the flow to the
-client's driver. The two classes differ only in which driver they hold.
+Each method gathers its arguments (into a `Generation` or a `Creation` where there are many),
+has them planned into a flow, and hands the flow to the client's driver. The two classes differ
+only in which driver they hold.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import TYPE_CHECKING, Generic, Self, TypeVar, Unpack, overload
 import httpx
 
 from ._backends import BackendName
-from ._call_inputs import check_wait_timeout
 from ._config import (
     DEFAULT_FILE_ENCODING,
     DEFAULT_LIMITS,
@@ -25,11 +25,11 @@ from ._config import (
 )
 from ._creation import Creation
 from ._file_inputs import FileEncoding
-from ._generation import Generation, plan
+from ._generation import Generation
 from ._history import PollStats
-from ._lifecycle import Flow, Listing
+from ._lifecycle import Listing
 from ._model_schemas import ModelSchemas
-from ._models import Model, PredictionSnapshot
+from ._models import Model
 from ._prediction import AsyncPrediction, Prediction, PredictionResult, async_fetch, sync_fetch
 from ._protocols import WebhookEvent
 from ._schema_cache import SchemaCache
@@ -496,7 +496,7 @@ D = TypeVar("D", "SyncDriver", "AsyncDriver")
 
 
 class _ClientBase(Generic[D]):
-    """What both clients share: the base URL, the schemas read, turning a call into a flow."""
+    """What both clients share: the base URL, the schemas read, the options, `with_options`."""
 
     _driver: D
     _schemas: SchemaCache
@@ -523,15 +523,6 @@ class _ClientBase(Generic[D]):
     def backend(self) -> BackendName:
         """The protocol in use: ``"homepage"`` or ``"official"``."""
         return self._driver.lifecycle.protocol.name
-
-    def _generation(self, call: Generation) -> Flow[PredictionSnapshot]:
-        # Resolving, validating and reading files happen here, at call time, before any request.
-        lifecycle = self._driver.lifecycle
-        deadline = lifecycle.deadline(check_wait_timeout(call.wait_timeout))
-        spec, full_input = plan(lifecycle, call)
-        return lifecycle.generate(
-            spec, full_input, deadline, stream=call.stream, file_encoding=call.file_encoding
-        )
 
     def with_options(
         self,
@@ -717,7 +708,7 @@ class Client(_ClientBase[SyncDriver]):
             wait_timeout=wait_timeout,
             file_encoding=file_encoding,
         )
-        snapshot = self._driver.run(self._generation(call))
+        snapshot = self._driver.run(call.plan(self._driver.lifecycle))
         return TextResult(text_of(snapshot), snapshot)
 
     @overload
@@ -778,7 +769,7 @@ class Client(_ClientBase[SyncDriver]):
             file_encoding=file_encoding,
             stream=True,
         )
-        return self._driver.iterate(self._generation(call), str)
+        return self._driver.iterate(call.plan(self._driver.lifecycle), str)
 
     @overload
     def generate_image(
@@ -884,7 +875,7 @@ class Client(_ClientBase[SyncDriver]):
             wait_timeout=wait_timeout,
             file_encoding=file_encoding,
         )
-        snapshot = self._driver.run(self._generation(call))
+        snapshot = self._driver.run(call.plan(self._driver.lifecycle))
         return ImageResult(image_urls(snapshot), snapshot, fetch=sync_fetch(self._driver))
 
     def close(self) -> None:
@@ -1053,7 +1044,7 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
             wait_timeout=wait_timeout,
             file_encoding=file_encoding,
         )
-        snapshot = await self._driver.run(self._generation(call))
+        snapshot = await self._driver.run(call.plan(self._driver.lifecycle))
         return TextResult(text_of(snapshot), snapshot)
 
     @overload
@@ -1114,7 +1105,7 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
             file_encoding=file_encoding,
             stream=True,
         )
-        return self._driver.iterate(self._generation(call), str)
+        return self._driver.iterate(call.plan(self._driver.lifecycle), str)
 
     @overload
     async def generate_image(
@@ -1220,7 +1211,7 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
             wait_timeout=wait_timeout,
             file_encoding=file_encoding,
         )
-        snapshot = await self._driver.run(self._generation(call))
+        snapshot = await self._driver.run(call.plan(self._driver.lifecycle))
         return ImageResult(image_urls(snapshot), snapshot, afetch=async_fetch(self._driver))
 
     async def aclose(self) -> None:

@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ._call_inputs import model_input
+from ._call_inputs import check_wait_timeout, model_input
 from ._file_inputs import FileEncoding, read_files
-from ._lifecycle import Lifecycle
-from .catalog import Kind, ModelSpec
+from ._lifecycle import Flow, Lifecycle
+from ._models import PredictionSnapshot
+from .catalog import Kind
 from .prompts import Message, build_prompt
 
-__all__ = ["Generation", "plan"]
+__all__ = ["Generation"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,36 +39,38 @@ class Generation:
     file_encoding: FileEncoding | None
     stream: bool = False
 
+    def plan(self, lifecycle: Lifecycle) -> Flow[PredictionSnapshot]:
+        """The flow of this call; its model is resolved, its input checked, its files read now.
 
-def plan(lifecycle: Lifecycle, call: Generation) -> tuple[ModelSpec, dict[str, object]]:
-    """The model `call` runs, and its whole input with its files read.
+        Raises:
+            TypeError: a keyword is a client option, or a name is given twice.
+            ValueError: the model is of the other kind, or no prompt was given.
+            InputValidationError: the input does not fit the catalog model's schema.
+        """
+        deadline = lifecycle.deadline(check_wait_timeout(self.wait_timeout))
+        spec = lifecycle.protocol.model_spec(self.model, self.version)
+        if spec.kind is not None and spec.kind != self.kind:
+            raise ValueError(
+                f"{spec.name} is a {spec.kind} model; use generate_{spec.kind}() "
+                f"or pick a {self.kind} model."
+            )
+        checked = {
+            "prompt": build_prompt(self.kind, self.prompt, self.messages),
+            **model_input(self.method, self.input, self.keywords),
+        }
+        extra = self.extra_input or {}
+        if twice := sorted(checked.keys() & extra.keys()):
+            raise TypeError(
+                f"{self.method}() got {', '.join(twice)} both in extra_input= and as a checked "
+                "input (the prompt, input= or a keyword)"
+            )
+        if spec.kind is not None:
+            # Imported here: its pydantic models take tens of milliseconds to build, which a
+            # program that never generates need not pay when it imports the client.
+            from .inputs import check_input
 
-    Raises:
-        TypeError: a keyword is a client option, or a name is given twice.
-        ValueError: the model is of the other kind, or no prompt was given.
-        InputValidationError: the input does not fit the catalog model's schema.
-    """
-    spec = lifecycle.resolve(call.model, call.version)
-    if spec.kind is not None and spec.kind != call.kind:
-        raise ValueError(
-            f"{spec.name} is a {spec.kind} model; use generate_{spec.kind}() "
-            f"or pick a {call.kind} model."
+            check_input(spec.name, checked)
+        read, _ = read_files({**checked, **extra}, upload=lifecycle.uploads(self.file_encoding))
+        return lifecycle.generate(
+            spec, read, deadline, stream=self.stream, file_encoding=self.file_encoding
         )
-    checked = {
-        "prompt": build_prompt(call.kind, call.prompt, call.messages),
-        **model_input(call.method, call.input, call.keywords),
-    }
-    extra = call.extra_input or {}
-    if twice := sorted(checked.keys() & extra.keys()):
-        raise TypeError(
-            f"{call.method}() got {', '.join(twice)} both in extra_input= and as a checked "
-            "input (the prompt, input= or a keyword)"
-        )
-    if spec.kind is not None:
-        # Imported here: its pydantic models take tens of milliseconds to build, which a
-        # program that never generates need not pay when it imports the client.
-        from .inputs import check_input
-
-        check_input(spec.name, checked)
-    read, _ = read_files({**checked, **extra}, upload=lifecycle.uploads(call.file_encoding))
-    return spec, read

@@ -390,10 +390,6 @@ class Lifecycle:
         """A deadline `timeout` seconds away, or `wait_timeout` away when it is ``None``."""
         return Deadline.after(self.wait_timeout if timeout is None else timeout, self.clock)
 
-    def resolve(self, model: str, version: str | None) -> ModelSpec:
-        """The `ModelSpec` for a name or alias, as far as this backend can run it."""
-        return self.protocol.model_spec(model, version)
-
     def uploads(self, file_encoding: FileEncoding | None) -> bool:
         """Whether files go to the server as uploads (else inline): asked for, and possible."""
         wanted = self.file_encoding if file_encoding is None else check_encoding(file_encoding)
