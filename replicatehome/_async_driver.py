@@ -1,4 +1,4 @@
-"""The asyncio driver: runs lifecycle flows with an `httpx.AsyncClient` and `asyncio.sleep`.
+"""The asyncio driver: runs lifecycle flows with an `AsyncSender` and `asyncio.sleep`.
 
 Apart from `_sync_driver.py`, the only code that performs I/O. It has a module of its own so
 that a script using only `Client` never imports asyncio.
@@ -10,12 +10,12 @@ import asyncio
 from asyncio import sleep as async_sleep
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing, closing
-from typing import TypeVar, cast
+from typing import TypeVar
 
 import httpx
 
 from ._lifecycle import Close, Emit, Finished, Flow, Lifecycle, Read, Reply, Send, resume
-from ._transport import IN_FLIGHT, direct_transport
+from ._transport import AsyncSender
 
 __all__ = ["AsyncDriver"]
 
@@ -23,61 +23,16 @@ T = TypeVar("T")
 C = TypeVar("C", str, bytes)
 
 
-async def _araw(response: httpx.Response) -> AsyncIterator[bytes]:
-    if response.is_stream_consumed:
-        yield response.content
-    else:
-        async for chunk in response.aiter_raw():
-            yield chunk
-
-
 class AsyncDriver:
-    """Runs flows with an `httpx.AsyncClient` and `asyncio.sleep`.
+    """Runs flows through an `AsyncSender`, sleeping with `asyncio.sleep`.
 
-    Each send and read runs under `asyncio.timeout` until the step's deadline. With `direct`
-    (the SDK's own client), requests skip `httpx.AsyncClient.send` (see `direct_transport`), and
-    at most `IN_FLIGHT` are open at once: the others wait for a slot, within their deadline.
+    Each send and read runs under `asyncio.timeout` until the step's deadline.
     """
 
-    def __init__(
-        self, http: httpx.AsyncClient, lifecycle: Lifecycle, *, direct: bool = False
-    ) -> None:
-        self.http = http
+    def __init__(self, sender: AsyncSender, lifecycle: Lifecycle) -> None:
+        self.sender = sender
         self.lifecycle = lifecycle
-        self.direct = direct
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._slots = asyncio.Semaphore(IN_FLIGHT) if direct else None
-
-    async def _send(self, request: httpx.Request) -> httpx.Response:
-        if not self.direct:
-            return await self.http.send(request, stream=True, follow_redirects=False)
-        response = await direct_transport(self.http, request.url).handle_async_request(request)
-        response.request = request
-        return response
-
-    def _chunks(self, response: httpx.Response) -> AsyncIterator[bytes]:
-        if self.direct:
-            # The transport's stream itself: `aiter_raw` adds bookkeeping the SDK has no use for.
-            return aiter(cast(httpx.AsyncByteStream, response.stream))
-        return _araw(response)
-
-    async def _open(self, request: httpx.Request) -> httpx.Response:
-        if self._slots is None:
-            return await self._send(request)
-        await self._slots.acquire()
-        try:
-            return await self._send(request)
-        except BaseException:
-            self._slots.release()
-            raise
-
-    async def _close(self, response: httpx.Response) -> None:
-        # Called once per `_open`, whether or not the body was read to its end.
-        try:
-            await response.aclose()
-        finally:
-            if self._slots is not None:
-                self._slots.release()
 
     def _check_loop(self) -> None:
         # Pooled connections belong to the loop that opened them: another loop cannot use them.
@@ -103,10 +58,10 @@ class AsyncDriver:
                         if isinstance(step, Send):
                             if opened is not None:
                                 finished, opened = opened, None
-                                await self._close(finished)
+                                await self.sender.close(finished)
                             async with asyncio.timeout(step.deadline.remaining()):
-                                opened = await self._open(step.request)
-                            outcome, chunks = opened, self._chunks(opened)
+                                opened = await self.sender.open(step.request)
+                            outcome, chunks = opened, self.sender.chunks(opened)
                         elif isinstance(step, Read):
                             if chunks is None:
                                 raise RuntimeError("a Read step before any Send")
@@ -115,7 +70,7 @@ class AsyncDriver:
                         elif isinstance(step, Close):
                             if opened is not None:
                                 finished, opened = opened, None
-                                await self._close(finished)
+                                await self.sender.close(finished)
                         elif isinstance(step, Emit):
                             yield step.chunk
                         else:
@@ -131,7 +86,7 @@ class AsyncDriver:
                 yield step
         finally:
             if opened is not None:
-                await self._close(opened)
+                await self.sender.close(opened)
 
     async def run(self, flow: Flow[T]) -> T:
         """Run `flow` to the end and return its value."""

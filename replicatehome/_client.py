@@ -34,7 +34,7 @@ from ._prediction import AsyncPrediction, Prediction, PredictionResult, async_fe
 from ._protocols import WebhookEvent
 from ._schema_cache import SchemaCache
 from ._sync_driver import SyncDriver
-from ._transport import async_http_client, sync_http_client
+from ._transport import AsyncSender, SyncSender
 from ._untrusted import check_prediction_id
 from .catalog import (
     DEFAULT_IMAGE_MODEL,
@@ -611,11 +611,7 @@ class Client(_ClientBase[SyncDriver]):
         )
         self._base_url, lifecycle = configure(**self._options)
         self._schemas = SchemaCache()
-        self._driver = (
-            SyncDriver(http_client, lifecycle)
-            if http_client is not None
-            else SyncDriver(sync_http_client(), lifecycle, direct=True)
-        )
+        self._driver = SyncDriver(SyncSender.of(http_client), lifecycle)
 
     @property
     def predictions(self) -> Predictions:
@@ -881,7 +877,7 @@ class Client(_ClientBase[SyncDriver]):
     def close(self) -> None:
         """Close the connections, unless the `http_client` was yours."""
         if self._owns_http:
-            self._driver.http.close()
+            self._driver.sender.http.close()
 
     def __enter__(self) -> Self:
         return self
@@ -947,11 +943,7 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
         # Here rather than at the top, so that a script using only `Client` never imports asyncio.
         from ._async_driver import AsyncDriver
 
-        self._driver = (
-            AsyncDriver(http_client, lifecycle)
-            if http_client is not None
-            else AsyncDriver(async_http_client(), lifecycle, direct=True)
-        )
+        self._driver = AsyncDriver(AsyncSender.of(http_client), lifecycle)
 
     @property
     def predictions(self) -> AsyncPredictions:
@@ -1217,7 +1209,7 @@ class AsyncClient(_ClientBase["AsyncDriver"]):
     async def aclose(self) -> None:
         """Close the connections, unless the `http_client` was yours."""
         if self._owns_http:
-            await self._driver.http.aclose()
+            await self._driver.sender.http.aclose()
 
     async def __aenter__(self) -> Self:
         return self

@@ -1,8 +1,9 @@
-"""The blocking driver: runs lifecycle flows with an `httpx.Client` and `time.sleep`.
+"""The blocking driver: runs lifecycle flows with a `SyncSender` and `time.sleep`.
 
 With `_async_driver.py`, the only code that performs I/O: it sends what a flow asks to send,
-reads the raw chunks of the response it opened, and sleeps when it asks to sleep, never past a
-step's deadline. Everything else (redirects, decoding, caps, retries) lives in `_lifecycle.py`.
+reads the raw chunks of the response it opened, closes it, sleeps and hands on what the flow
+emits, never past a step's deadline. How a request goes out is the sender's (`_transport.py`);
+everything else (redirects, decoding, caps, retries) lives in `_lifecycle.py`.
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import closing
 from time import sleep
-from typing import TypeVar, cast
+from typing import TypeVar
 
 import httpx
 
 from ._lifecycle import Close, Emit, Finished, Flow, Lifecycle, Read, Reply, Send, resume
-from ._transport import deadline_scope, direct_transport
+from ._transport import SyncSender, deadline_scope
 
 __all__ = ["SyncDriver"]
 
@@ -23,36 +24,16 @@ T = TypeVar("T")
 C = TypeVar("C", str, bytes)
 
 
-def _raw(response: httpx.Response) -> Iterator[bytes]:
-    # A transport that built its response from bytes (httpx.MockTransport) has read it already.
-    return iter((response.content,)) if response.is_stream_consumed else response.iter_raw()
-
-
 class SyncDriver:
-    """Runs flows with a blocking `httpx.Client` and `time.sleep`.
+    """Runs flows through a blocking `SyncSender`, sleeping with `time.sleep`.
 
-    A client from `sync_http_client` ends every socket read at the step's deadline; any other
-    client ends them at its own timeouts, which the flow has cut to the time left. With `direct`
-    (the SDK's own client), requests skip `httpx.Client.send` (see `direct_transport`).
+    The SDK's own client ends every socket read at the step's deadline (`deadline_scope`); any
+    other client ends them at its own timeouts, which the flow has cut to the time left.
     """
 
-    def __init__(self, http: httpx.Client, lifecycle: Lifecycle, *, direct: bool = False) -> None:
-        self.http = http
+    def __init__(self, sender: SyncSender, lifecycle: Lifecycle) -> None:
+        self.sender = sender
         self.lifecycle = lifecycle
-        self.direct = direct
-
-    def _open(self, request: httpx.Request) -> httpx.Response:
-        if not self.direct:
-            return self.http.send(request, stream=True, follow_redirects=False)
-        response = direct_transport(self.http, request.url).handle_request(request)
-        response.request = request
-        return response
-
-    def _chunks(self, response: httpx.Response) -> Iterator[bytes]:
-        if self.direct:
-            # The transport's stream itself: `iter_raw` adds bookkeeping the SDK has no use for.
-            return iter(cast(httpx.SyncByteStream, response.stream))
-        return _raw(response)
 
     def _steps(self, flow: Flow[T]) -> Iterator[str | bytes | Finished[T]]:
         opened: httpx.Response | None = None  # the one response a flow holds open
@@ -68,8 +49,8 @@ class SyncDriver:
                                 opened.close()
                                 opened = None
                             with deadline_scope(step.deadline.remaining()):
-                                opened = self._open(step.request)
-                            outcome, chunks = opened, self._chunks(opened)
+                                opened = self.sender.open(step.request)
+                            outcome, chunks = opened, self.sender.chunks(opened)
                         elif isinstance(step, Read):
                             with deadline_scope(step.deadline.remaining()):
                                 outcome = next(chunks, b"")

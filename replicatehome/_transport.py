@@ -1,9 +1,16 @@
-"""The HTTP clients the SDK makes for itself: how they send, and how they keep the deadline.
+"""How the SDK sends: the HTTP clients it makes for itself, and the senders the drivers use.
 
-The SDK's own clients send straight through their transport (`direct_transport`):
-`httpx.Client.send` spends about a third of a request's CPU on an auth flow, a cookie jar, event
-hooks and a redirect loop, none of which they use. A client the caller passes goes through its
-`send`, so that its own auth, hooks and cookies still apply.
+`SyncSender` and `AsyncSender` open a request and read its body raw for the drivers, and hold
+the policy of how:
+
+- the lifecycle follows redirects itself, carrying the token only to trusted hosts, so no
+  sender lets httpx follow one;
+- the SDK's own clients send straight through their transport (`direct_transport`):
+  `httpx.Client.send` spends about a third of a request's CPU on an auth flow, a cookie jar,
+  event hooks and a redirect loop, none of which they use;
+- a client the caller passes goes through its `send`, so that its own auth, hooks and cookies
+  still apply;
+- the SDK's own async client has at most `IN_FLIGHT` requests open at once.
 
 httpx's timeouts bound each read, not a call: a server that sends one byte just before each read
 timeout keeps a request alive for ever. The async driver wraps each step in `asyncio.timeout`.
@@ -22,10 +29,10 @@ import select
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, cast, overload
 
 import httpx
 
@@ -34,6 +41,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "IN_FLIGHT",
+    "AsyncSender",
+    "SyncSender",
     "async_http_client",
     "deadline_scope",
     "direct_transport",
@@ -264,3 +273,106 @@ def direct_transport(
     # Private, but the one place httpx picks a mount (a proxy from the environment) for a URL;
     # tests/hostile/test_transport.py fails if it changes.
     return http._transport_for_url(url)
+
+
+def _raw(response: httpx.Response) -> Iterator[bytes]:
+    # A transport that built its response from bytes (httpx.MockTransport) has read it already.
+    return iter((response.content,)) if response.is_stream_consumed else response.iter_raw()
+
+
+async def _araw(response: httpx.Response) -> AsyncIterator[bytes]:
+    if response.is_stream_consumed:
+        yield response.content
+    else:
+        async for chunk in response.aiter_raw():
+            yield chunk
+
+
+class SyncSender:
+    """How `Client` opens a request and reads its body: through `http`.
+
+    With `direct` (the SDK's own client), requests skip `httpx.Client.send` (see
+    `direct_transport`), and the transport's stream is read as it is.
+    """
+
+    def __init__(self, http: httpx.Client, *, direct: bool) -> None:
+        self.http = http
+        self._direct = direct
+
+    @classmethod
+    def of(cls, http: httpx.Client | None) -> SyncSender:
+        """Through the caller's client `http`; without one, directly through the SDK's own."""
+        if http is None:
+            return cls(sync_http_client(), direct=True)
+        return cls(http, direct=False)
+
+    def open(self, request: httpx.Request) -> httpx.Response:
+        """Send `request`; return the response, its body unread."""
+        if not self._direct:
+            return self.http.send(request, stream=True, follow_redirects=False)
+        response = direct_transport(self.http, request.url).handle_request(request)
+        response.request = request
+        return response
+
+    def chunks(self, response: httpx.Response) -> Iterator[bytes]:
+        """The raw chunks of the body of `response`, which `open` returned."""
+        if self._direct:
+            # The transport's stream itself: `iter_raw` adds bookkeeping the SDK has no use for.
+            return iter(cast(httpx.SyncByteStream, response.stream))
+        return _raw(response)
+
+
+class AsyncSender:
+    """How `AsyncClient` opens a request and reads its body: through `http`.
+
+    With `direct` (the SDK's own client), requests skip `httpx.AsyncClient.send` (see
+    `direct_transport`), and at most `IN_FLIGHT` are open at once: the others wait for a slot,
+    within the deadline the driver keeps.
+    """
+
+    def __init__(self, http: httpx.AsyncClient, *, direct: bool) -> None:
+        import asyncio  # here: a script using only `Client` never imports asyncio
+
+        self.http = http
+        self._direct = direct
+        self._slots = asyncio.Semaphore(IN_FLIGHT) if direct else None
+
+    @classmethod
+    def of(cls, http: httpx.AsyncClient | None) -> AsyncSender:
+        """Through the caller's client `http`; without one, directly through the SDK's own."""
+        if http is None:
+            return cls(async_http_client(), direct=True)
+        return cls(http, direct=False)
+
+    async def open(self, request: httpx.Request) -> httpx.Response:
+        """Send `request`, once a slot is free; return the response, its body unread."""
+        if self._slots is None:
+            return await self._send(request)
+        await self._slots.acquire()
+        try:
+            return await self._send(request)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        if not self._direct:
+            return await self.http.send(request, stream=True, follow_redirects=False)
+        response = await direct_transport(self.http, request.url).handle_async_request(request)
+        response.request = request
+        return response
+
+    def chunks(self, response: httpx.Response) -> AsyncIterator[bytes]:
+        """The raw chunks of the body of `response`, which `open` returned."""
+        if self._direct:
+            # The transport's stream itself: `aiter_raw` adds bookkeeping the SDK has no use for.
+            return aiter(cast(httpx.AsyncByteStream, response.stream))
+        return _araw(response)
+
+    async def close(self, response: httpx.Response) -> None:
+        """Close `response`, and free its slot: once per `open`, read to its end or not."""
+        try:
+            await response.aclose()
+        finally:
+            if self._slots is not None:
+                self._slots.release()

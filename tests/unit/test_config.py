@@ -100,8 +100,8 @@ async def test_context_managers_close_their_connections(mock: respx.MockRouter) 
         pass
     async with AsyncClient(base_url=BASE_URL) as async_client:
         pass
-    assert sync_client._driver.http.is_closed
-    assert async_client._driver.http.is_closed
+    assert sync_client._driver.sender.http.is_closed
+    assert async_client._driver.sender.http.is_closed
 
 
 def test_one_client_serves_many_threads(mock: respx.MockRouter) -> None:
