@@ -4,37 +4,27 @@ Layers:
 
 - `Backend` (``_backend.py``) holds the live state, and ``_state.py`` the predictions' state
   machine and the prediction object, shared by both protocols;
-- ``_homepage.py``, ``_official.py``, ``_official_resources.py``, ``_files_api.py`` and
-  ``_files.py`` declare routes whose endpoints only parse requests and pick status codes;
-  ``_bodies.py`` reads and checks the JSON bodies they take;
+- ``_routes.py`` lists every route, each behind the counters and request-level faults of its
+  name; the endpoints of ``_homepage.py``, ``_official.py``, ``_official_resources.py``,
+  ``_files_api.py`` and ``_files.py`` only parse requests and pick status codes;
 - ``_webhooks.py`` delivers webhooks from tasks of the server's event loop, stopped with the
-  app's lifespan (or `EmulatorApp.aclose`);
-- ``_routing.py`` puts every route behind the counters and request-level faults of its name.
+  app's lifespan (or `EmulatorApp.aclose`).
 """
 
 from __future__ import annotations
 
-import http
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from ._backend import Backend
 from ._config import EmulatorConfig
 from ._faults import Faults
-from ._files import FileRoutes
-from ._files_api import FilesApiRoutes
-from ._homepage import HomepageRoutes
-from ._official import OfficialRoutes
-from ._official_resources import ResourceRoutes
-from ._responses import json_error, problem
-from ._routing import guarded_routes
+from ._routes import http_error, routes
 from ._state import Clock
 from ._stats import EmulatorStats
 
@@ -77,16 +67,9 @@ class EmulatorApp:
         """
         self.config = config or EmulatorConfig()
         self._backend = Backend(self.config, clock=clock, wall_epoch=wall_epoch)
-        specs = [
-            *HomepageRoutes(self._backend).routes(),
-            *OfficialRoutes(self._backend).routes(),
-            *ResourceRoutes(self._backend).routes(),
-            *FilesApiRoutes(self._backend).routes(),
-            *FileRoutes(self._backend).routes(),
-        ]
         self._app = Starlette(
-            routes=guarded_routes(self._backend, specs),
-            exception_handlers={HTTPException: _http_error},
+            routes=routes(self._backend),
+            exception_handlers={HTTPException: http_error},
             lifespan=self._lifespan,
         )
 
@@ -141,16 +124,3 @@ class EmulatorApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection."""
         await self._app(scope, receive, send)
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    """Unknown paths and wrong methods get JSON errors too, in each protocol's style."""
-    assert isinstance(exc, HTTPException)
-    if request.url.path.startswith("/v1/"):
-        title = http.HTTPStatus(exc.status_code).phrase
-        return problem(
-            exc.status_code, title, exc.detail, instance=request.url.path, headers=exc.headers
-        )
-    response = json_error(exc.status_code, exc.detail)
-    response.headers.update(exc.headers or {})
-    return response

@@ -11,10 +11,9 @@ from starlette.responses import Response
 from ._backend import Backend
 from ._images import MEDIA_TYPES, image_bytes
 from ._responses import json_error
-from ._routing import RouteSpec
 from ._state import advance
 
-__all__ = ["FileRoutes", "file_url"]
+__all__ = ["file_url", "image_file"]
 
 
 def file_url(base: str) -> Callable[[str, str], str]:
@@ -22,34 +21,24 @@ def file_url(base: str) -> Callable[[str, str], str]:
     return lambda prediction_id, name: f"{base}/files/{prediction_id}/{name}"
 
 
-class FileRoutes:
+async def image_file(backend: Backend, request: Request) -> Response:
     """``GET /files/{id}/out-{n}.{format}``: the ``n``-th image of a succeeded image prediction,
-    in the format its input asked for (``png``, ``webp`` or ``jpg``)."""
+    in the format its input asked for (``png``, ``webp`` or ``jpg``).
 
-    def __init__(self, backend: Backend) -> None:
-        """Serve the images of `backend`'s predictions."""
-        self._backend = backend
-
-    def routes(self) -> list[RouteSpec]:
-        """The route, for the app to guard and mount."""
-        # The real service's files are on a CDN, outside both APIs: the homepage error style.
-        # The name is taken whole, as text, and only ever matched against the prediction's own
-        # file names: nothing a client sends is parsed.
-        path = "/files/{prediction_id}/{name}"
-        return [RouteSpec(path, "file", self._image_file, "GET", "homepage")]
-
-    async def _image_file(self, request: Request) -> Response:
-        store = self._backend.store
-        record = store.get(request.path_params["prediction_id"])
-        if record is None:
-            return json_error(404, "File not found")
-        snap = advance(record, store.clock())
-        succeeded = snap.status == "succeeded" and record.plan.images
-        names = (snap.output or ()) if succeeded else ()
-        name = request.path_params["name"]
-        if name not in names:
-            return json_error(404, "File not found")
-        picture = record.plan.picture
-        # Encoding a large image takes a while: keep the event loop free meanwhile.
-        data = await run_in_threadpool(image_bytes, record.prompt, names.index(name), picture)
-        return Response(data, media_type=MEDIA_TYPES[picture.format])
+    The name is taken whole, as text, and only ever matched against the prediction's own file
+    names: nothing a client sends is parsed.
+    """
+    store = backend.store
+    record = store.get(request.path_params["prediction_id"])
+    if record is None:
+        return json_error(404, "File not found")
+    snap = advance(record, store.clock())
+    succeeded = snap.status == "succeeded" and record.plan.images
+    names = (snap.output or ()) if succeeded else ()
+    name = request.path_params["name"]
+    if name not in names:
+        return json_error(404, "File not found")
+    picture = record.plan.picture
+    # Encoding a large image takes a while: keep the event loop free meanwhile.
+    data = await run_in_threadpool(image_bytes, record.prompt, names.index(name), picture)
+    return Response(data, media_type=MEDIA_TYPES[picture.format])

@@ -21,19 +21,25 @@ from typing import TYPE_CHECKING, Final
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ._auth import authenticated
 from ._backend import Backend
 from ._bodies import BodyError, parse_json_object, read_capped
 from ._multipart import Part, parse_multipart
 from ._pagination import page_body, paginate, parse_cursor
 from ._responses import problem
-from ._routing import RouteSpec
 from ._uploads import FILE_TTL, StoredFile
 
 if TYPE_CHECKING:
     from pydantic import JsonValue
 
-__all__ = ["FILE_OWNER", "FilesApiRoutes", "download_signature"]
+__all__ = [
+    "FILE_OWNER",
+    "create",
+    "delete",
+    "download",
+    "download_signature",
+    "get",
+    "list_files",
+]
 
 FILE_OWNER: Final = "emulator"
 """The account that owns every uploaded file, for download links."""
@@ -50,122 +56,109 @@ def download_signature(secret: str, owner: str, file_id: str, expiry: int) -> st
     return base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode()
 
 
-class FilesApiRoutes:
-    """The ``/v1/files`` routes, all named ``"uploads"`` for faults and counters."""
+async def create(backend: Backend, request: Request) -> Response:
+    """``POST /v1/files``."""
+    limit = backend.config.max_upload_bytes
+    try:
+        body = await read_capped(request, limit + _MULTIPART_OVERHEAD)
+        parts = parse_multipart(request.headers.get("content-type", ""), body)
+    except BodyError as error:
+        return _too_large(request, limit) if error.status_code == 413 else _bad(request, error)
+    except ValueError as error:
+        return _bad(request, error)
+    fields = {part.name: part for part in parts}
+    content = fields.get("content")
+    if content is None:
+        return _bad(request, "The multipart body has no 'content' part.")
+    if len(content.data) > limit:
+        return _too_large(request, limit)
+    try:
+        filename = _filename(fields, content)
+        content_type = _text(fields.get("type")) or content.content_type or _DEFAULT_TYPE
+        if len(content_type) > _MAX_TYPE_LENGTH:
+            raise ValueError(f"The type is longer than {_MAX_TYPE_LENGTH} characters.")
+        metadata = _metadata(parts)
+    except ValueError as error:
+        return _bad(request, error)
+    stored = backend.uploads.add(
+        content.data, content_type=content_type, filename=filename, metadata=metadata
+    )
+    return JSONResponse(_file_object(backend, request, stored), status_code=201)
 
-    def __init__(self, backend: Backend) -> None:
-        """Serve `backend`'s uploaded files."""
-        self._backend = backend
 
-    def routes(self) -> list[RouteSpec]:
-        """The routes, for the app to guard and mount."""
-        auth = self._backend
-        one = "/v1/files/{file_id}"
-        return [
-            RouteSpec(
-                "/v1/files", "uploads", authenticated(auth, self._create), "POST", "official"
-            ),
-            RouteSpec("/v1/files", "uploads", authenticated(auth, self._list), "GET", "official"),
-            RouteSpec(one, "uploads", authenticated(auth, self._get), "GET", "official"),
-            RouteSpec(one, "uploads", authenticated(auth, self._delete), "DELETE", "official"),
-            RouteSpec(f"{one}/download", "uploads", self._download, "GET", "official"),
-        ]
+async def list_files(backend: Backend, request: Request) -> Response:
+    """``GET /v1/files``."""
+    try:
+        cursor = parse_cursor(request.query_params.get("cursor"))
+    except ValueError:
+        return problem(400, "Invalid cursor", "The cursor is not valid.", instance=_at(request))
+    page = paginate(backend.uploads.newest_first(), lambda f: f.seq, cursor)
+    return JSONResponse(
+        page_body(request.url, page, lambda stored: _file_object(backend, request, stored))
+    )
 
-    async def _create(self, request: Request) -> Response:
-        limit = self._backend.config.max_upload_bytes
-        try:
-            body = await read_capped(request, limit + _MULTIPART_OVERHEAD)
-            parts = parse_multipart(request.headers.get("content-type", ""), body)
-        except BodyError as error:
-            return _too_large(request, limit) if error.status_code == 413 else _bad(request, error)
-        except ValueError as error:
-            return _bad(request, error)
-        fields = {part.name: part for part in parts}
-        content = fields.get("content")
-        if content is None:
-            return _bad(request, "The multipart body has no 'content' part.")
-        if len(content.data) > limit:
-            return _too_large(request, limit)
-        try:
-            filename = _filename(fields, content)
-            content_type = _text(fields.get("type")) or content.content_type or _DEFAULT_TYPE
-            if len(content_type) > _MAX_TYPE_LENGTH:
-                raise ValueError(f"The type is longer than {_MAX_TYPE_LENGTH} characters.")
-            metadata = _metadata(parts)
-        except ValueError as error:
-            return _bad(request, error)
-        stored = self._backend.uploads.add(
-            content.data, content_type=content_type, filename=filename, metadata=metadata
+
+async def get(backend: Backend, request: Request) -> Response:
+    """``GET /v1/files/{id}``."""
+    stored = backend.uploads.get(request.path_params["file_id"])
+    if stored is None:
+        return _not_found(request)
+    return JSONResponse(_file_object(backend, request, stored))
+
+
+async def delete(backend: Backend, request: Request) -> Response:
+    """``DELETE /v1/files/{id}``."""
+    if not backend.uploads.delete(request.path_params["file_id"]):
+        return _not_found(request)
+    return Response(status_code=204)
+
+
+async def download(backend: Backend, request: Request) -> Response:
+    """``GET /v1/files/{id}/download?owner=&expiry=&signature=``: no token, a signature."""
+    file_id = request.path_params["file_id"]
+    query = request.query_params
+    owner, expiry, signature = (
+        query.get("owner"),
+        query.get("expiry", ""),
+        query.get("signature"),
+    )
+    if owner is None or signature is None or not expiry.isdigit() or len(expiry) > 12:
+        return problem(
+            400,
+            "Bad request",
+            "owner, expiry (Unix seconds) and signature are required.",
+            instance=_at(request),
         )
-        return JSONResponse(self._file_object(request, stored), status_code=201)
-
-    async def _list(self, request: Request) -> Response:
-        try:
-            cursor = parse_cursor(request.query_params.get("cursor"))
-        except ValueError:
-            return problem(400, "Invalid cursor", "The cursor is not valid.", instance=_at(request))
-        page = paginate(self._backend.uploads.newest_first(), lambda f: f.seq, cursor)
-        return JSONResponse(
-            page_body(request.url, page, lambda stored: self._file_object(request, stored))
+    expected = download_signature(backend.config.files_secret, owner, file_id, int(expiry))
+    store = backend.store
+    valid = hmac.compare_digest(expected.encode(), signature.encode())
+    if not valid or owner != FILE_OWNER or int(expiry) < store.wall(store.clock()):
+        return problem(
+            404,
+            "Not found",
+            "The download link is not valid: a wrong signature or owner, or it has expired.",
+            instance=_at(request),
         )
+    stored = backend.uploads.get(file_id)
+    if stored is None:
+        return _not_found(request)
+    # As uploaded: a media_type would get a charset added.
+    return Response(stored.content, headers={"content-type": stored.content_type})
 
-    async def _get(self, request: Request) -> Response:
-        stored = self._backend.uploads.get(request.path_params["file_id"])
-        if stored is None:
-            return _not_found(request)
-        return JSONResponse(self._file_object(request, stored))
 
-    async def _delete(self, request: Request) -> Response:
-        if not self._backend.uploads.delete(request.path_params["file_id"]):
-            return _not_found(request)
-        return Response(status_code=204)
-
-    async def _download(self, request: Request) -> Response:
-        file_id = request.path_params["file_id"]
-        query = request.query_params
-        owner, expiry, signature = (
-            query.get("owner"),
-            query.get("expiry", ""),
-            query.get("signature"),
-        )
-        if owner is None or signature is None or not expiry.isdigit() or len(expiry) > 12:
-            return problem(
-                400,
-                "Bad request",
-                "owner, expiry (Unix seconds) and signature are required.",
-                instance=_at(request),
-            )
-        expected = download_signature(
-            self._backend.config.files_secret, owner, file_id, int(expiry)
-        )
-        store = self._backend.store
-        valid = hmac.compare_digest(expected.encode(), signature.encode())
-        if not valid or owner != FILE_OWNER or int(expiry) < store.wall(store.clock()):
-            return problem(
-                404,
-                "Not found",
-                "The download link is not valid: a wrong signature or owner, or it has expired.",
-                instance=_at(request),
-            )
-        stored = self._backend.uploads.get(file_id)
-        if stored is None:
-            return _not_found(request)
-        # As uploaded: a media_type would get a charset added.
-        return Response(stored.content, headers={"content-type": stored.content_type})
-
-    def _file_object(self, request: Request, stored: StoredFile) -> dict[str, JsonValue]:
-        base = str(request.base_url).rstrip("/")
-        store = self._backend.store
-        return {
-            "id": stored.id,
-            "checksums": {"sha256": stored.sha256},
-            "content_type": stored.content_type,
-            "created_at": store.timestamp(stored.created),
-            "expires_at": store.timestamp(stored.created + FILE_TTL),
-            "metadata": stored.metadata,
-            "size": len(stored.content),
-            "urls": {"get": f"{base}/v1/files/{stored.id}"},
-        }
+def _file_object(backend: Backend, request: Request, stored: StoredFile) -> dict[str, JsonValue]:
+    base = str(request.base_url).rstrip("/")
+    store = backend.store
+    return {
+        "id": stored.id,
+        "checksums": {"sha256": stored.sha256},
+        "content_type": stored.content_type,
+        "created_at": store.timestamp(stored.created),
+        "expires_at": store.timestamp(stored.created + FILE_TTL),
+        "metadata": stored.metadata,
+        "size": len(stored.content),
+        "urls": {"get": f"{base}/v1/files/{stored.id}"},
+    }
 
 
 def _filename(fields: dict[str, Part], content: Part) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import http
 import math
 from collections.abc import Iterable, Mapping
-from typing import Final, Literal
+from typing import Final
 
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -21,20 +21,22 @@ from ._faults import Faults, RequestFault
 __all__ = [
     "JSON_MEDIA_TYPES",
     "DroppedResponse",
-    "Protocol",
     "fault_response",
     "input_problems",
+    "is_official",
     "json_error",
     "problem",
 ]
-
-Protocol = Literal["homepage", "official"]
-"""Which protocol a route belongs to, which decides the style of its error bodies."""
 
 PROBLEM_MEDIA_TYPE: Final = "application/problem+json"
 
 JSON_MEDIA_TYPES: Final = frozenset({"application/json", PROBLEM_MEDIA_TYPE})
 """The media types of JSON bodies, the ones `Faults.text_plain` relabels."""
+
+
+def is_official(path: str) -> bool:
+    """Whether `path` is the official API's, whose errors are problem details."""
+    return path.startswith("/v1/")
 
 
 def json_error(status_code: int, detail: str) -> JSONResponse:
@@ -89,17 +91,16 @@ def fault_response(
     fault: RequestFault,
     faults: Faults,
     *,
-    protocol: Protocol,
     instance: str,
     streaming: bool = False,
 ) -> Response:
-    """The answer that injects `fault`, in `protocol`'s style.
+    """The answer that injects `fault`, in the style of the protocol of path `instance`.
 
     Args:
         fault: The fault the dice picked.
         faults: The faults in force, for ``retry_after``.
-        protocol: Whose error style a 429 follows.
-        instance: The request path, for a problem's ``instance``.
+        instance: The request path: whose error style a 429 follows, and a problem's
+            ``instance``.
         streaming: The route is an event stream, so a drop cuts a stream of events.
     """
     if fault.kind == "rate_limit":
@@ -107,7 +108,7 @@ def fault_response(
         header = str(int(seconds)) if seconds == int(seconds) else str(seconds)
         detail = f"Request was throttled. Your rate limit resets in ~{math.ceil(seconds)}s."
         headers = {"Retry-After": header}
-        if protocol == "official":
+        if is_official(instance):
             return problem(429, "Request was throttled", detail, instance=instance, headers=headers)
         return JSONResponse({"detail": detail}, status_code=429, headers=headers)
     if fault.kind == "server_error":
