@@ -25,7 +25,7 @@ from ._backend import Backend
 from ._bodies import BodyError, parse_json_object, read_capped
 from ._multipart import Part, parse_multipart
 from ._pagination import page_body, paginate, parse_cursor
-from ._responses import problem
+from ._responses import base_url, problem
 from ._uploads import FILE_TTL, StoredFile
 
 if TYPE_CHECKING:
@@ -147,7 +147,6 @@ async def download(backend: Backend, request: Request) -> Response:
 
 
 def _file_object(backend: Backend, request: Request, stored: StoredFile) -> dict[str, JsonValue]:
-    base = str(request.base_url).rstrip("/")
     store = backend.store
     return {
         "id": stored.id,
@@ -157,7 +156,7 @@ def _file_object(backend: Backend, request: Request, stored: StoredFile) -> dict
         "expires_at": store.timestamp(stored.created + FILE_TTL),
         "metadata": stored.metadata,
         "size": len(stored.content),
-        "urls": {"get": f"{base}/v1/files/{stored.id}"},
+        "urls": {"get": f"{base_url(request)}/v1/files/{stored.id}"},
     }
 
 

@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from ._backend import Backend, InputError
 from ._bodies import BodyError, read_json_object
 from ._files import file_url
-from ._responses import input_problems, json_error
+from ._responses import base_url, input_problems, json_error
 from ._state import Record, render
 
 __all__ = ["create", "poll"]
@@ -62,9 +62,7 @@ async def poll(backend: Backend, request: Request) -> Response:
 def _prediction(
     backend: Backend, request: Request, record: Record, *, status_code: int = 200
 ) -> Response:
-    # Absolute URLs from the request's own base, so they work on whatever host and port
-    # the client used.
-    base = str(request.base_url).rstrip("/")
+    base = base_url(request)
     body = render(
         backend.store,
         record,

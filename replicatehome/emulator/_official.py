@@ -24,7 +24,7 @@ from ._bodies import BodyError, read_json_object
 from ._cancel_after import parse_cancel_after
 from ._files import file_url
 from ._pagination import page_body, paginate, parse_cursor
-from ._responses import input_problems, problem
+from ._responses import base_url, input_problems, problem
 from ._sse import EventStream
 from ._state import RUNNING, Record, advance, render
 from ._wait import hold, parse_prefer_wait
@@ -155,7 +155,7 @@ async def _create(
     record = backend.create(
         spec, version, inputs, parsed, cancel_after=cancel_after, deployment=deployment
     )
-    base = str(request.base_url).rstrip("/")
+    base = base_url(request)
     if webhook is not None:
         backend.webhooks.watch(
             record, webhook, lambda r, now: prediction_object(backend, r, base, now=now)
@@ -196,7 +196,7 @@ async def list_predictions(backend: Backend, request: Request) -> Response:
 
     records = [record for record in store.newest_first() if wanted(record)]
     page = paginate(records, lambda record: record.seq, cursor)
-    base = str(request.base_url).rstrip("/")
+    base = base_url(request)
     return JSONResponse(page_body(request.url, page, lambda r: prediction_object(backend, r, base)))
 
 
@@ -205,7 +205,7 @@ async def get(backend: Backend, request: Request) -> Response:
     record = backend.poll(request.path_params["prediction_id"])
     if record is None:
         return _prediction_not_found(request)
-    return _prediction(backend, request, record)
+    return JSONResponse(prediction_object(backend, record, base_url(request)))
 
 
 async def cancel(backend: Backend, request: Request) -> Response:
@@ -213,7 +213,7 @@ async def cancel(backend: Backend, request: Request) -> Response:
     record = backend.store.cancel(request.path_params["prediction_id"])
     if record is None:
         return _prediction_not_found(request)
-    return _prediction(backend, request, record)
+    return JSONResponse(prediction_object(backend, record, base_url(request)))
 
 
 async def stream(backend: Backend, request: Request) -> Response:
@@ -230,13 +230,6 @@ async def stream(backend: Backend, request: Request) -> Response:
             instance=request.url.path,
         )
     return EventStream(backend, record.id)
-
-
-def _prediction(backend: Backend, request: Request, record: Record) -> Response:
-    # Absolute URLs from the request's own base, so they work on whatever host and port
-    # the client used.
-    base = str(request.base_url).rstrip("/")
-    return JSONResponse(prediction_object(backend, record, base))
 
 
 def _moment(text: str | None) -> float | None:

@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Final
 
+from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
@@ -21,6 +22,7 @@ from ._faults import Faults, RequestFault
 __all__ = [
     "JSON_MEDIA_TYPES",
     "DroppedResponse",
+    "base_url",
     "fault_response",
     "input_problems",
     "is_official",
@@ -32,6 +34,15 @@ PROBLEM_MEDIA_TYPE: Final = "application/problem+json"
 
 JSON_MEDIA_TYPES: Final = frozenset({"application/json", PROBLEM_MEDIA_TYPE})
 """The media types of JSON bodies, the ones `Faults.text_plain` relabels."""
+
+
+def base_url(request: Request) -> str:
+    """The URL `request` was sent to, without a trailing slash or a path.
+
+    Answers link with absolute URLs built on it, so they work on whatever host and port the
+    client used.
+    """
+    return str(request.base_url).rstrip("/")
 
 
 def is_official(path: str) -> bool:
