@@ -10,17 +10,13 @@ import hashlib
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Final
 
 from ..catalog import ModelSpec
-from ..errors import InputProblem
-from ._config import MAX_INPUT_DURATION, EmulatorConfig
+from ._config import EmulatorConfig
 from ._faults import FaultInjector
-from ._images import Picture
-from ._inputs import InputError, read_catalog_input
+from ._inputs import ParsedInput
 from ._state import (
-    DEFAULT_PICTURE,
     Clock,
     Plan,
     PredictionStore,
@@ -35,37 +31,11 @@ from ._webhooks import WebhookDispatcher
 if TYPE_CHECKING:
     from pydantic import JsonValue
 
-__all__ = ["TICK", "Backend", "InputError", "ParsedInput"]
+__all__ = ["TICK", "Backend"]
 
 TICK: Final = 0.05
 """Longest sleep of a held request or an event stream, in seconds: how soon they notice a cancel
 or a server that is stopping."""
-
-MAX_IMAGES: Final = 10
-"""The most images a prediction of a model outside the catalog may ask for."""
-
-_SHOULD: Final = "Input should be"
-_A_PROMPT: Final = "a string: the prompt is required"
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedInput:
-    """What the emulator needs from a valid input.
-
-    Attributes:
-        prompt: The prompt.
-        images: How many images to make (0 for text models).
-        duration: The seconds of processing the input asks for (``None``: the configured
-            `duration`).
-        picture: How the images look: format, size, seed.
-        max_new_tokens: Where to cut the text, in tokens (``None``: nowhere).
-    """
-
-    prompt: str
-    images: int
-    duration: float | None = None
-    picture: Picture = DEFAULT_PICTURE
-    max_new_tokens: int | None = None
 
 
 class Backend:
@@ -135,68 +105,6 @@ class Backend:
     def streams(spec: ModelSpec) -> bool:
         """Whether the model's predictions can be streamed: text models can, image models not."""
         return spec.kind != "image"
-
-    def parse_input(self, spec: ModelSpec, inputs: Mapping[str, JsonValue]) -> ParsedInput:
-        """Check a prediction's input for `spec`, and read what it asks for.
-
-        A catalog model's input is checked against its schema (see ``_inputs.py``); another
-        model's needs a string ``prompt`` and, for images, ``num_outputs`` from 1 to 10 if any.
-
-        Raises:
-            InputError: every problem of the input, including an
-                `EmulatorConfig.duration_from_input` key with anything but a number of seconds
-                from 0 to `MAX_INPUT_DURATION`.
-        """
-        problems: list[InputProblem] = []
-        try:
-            parsed = self._parse_model_input(spec, inputs)
-        except InputError as error:
-            problems.extend(error.problems)
-        try:
-            duration = self._input_duration(inputs)
-        except InputError as error:
-            problems.extend(error.problems)
-        if problems:
-            raise InputError(tuple(problems))
-        return replace(parsed, duration=duration)
-
-    def _parse_model_input(self, spec: ModelSpec, inputs: Mapping[str, JsonValue]) -> ParsedInput:
-        size = self.config.image_size
-        reading = read_catalog_input(spec.name, inputs, size=size)
-        image = spec.kind == "image"
-        if reading is not None:
-            images = self.config.image_count if reading.images is None else reading.images
-            return ParsedInput(
-                reading.prompt,
-                images if image else 0,
-                picture=reading.picture,
-                max_new_tokens=None if image else reading.max_new_tokens,
-            )
-        prompt = inputs.get("prompt")
-        if not isinstance(prompt, str):
-            raise InputError((InputProblem("prompt", prompt, _A_PROMPT, f"{_SHOULD} {_A_PROMPT}"),))
-        if not image:
-            return ParsedInput(prompt, 0)
-        count = inputs.get("num_outputs", self.config.image_count)
-        if isinstance(count, bool) or not isinstance(count, int) or not 0 < count <= MAX_IMAGES:
-            allowed = f"an integer from 1 to {MAX_IMAGES}"
-            raise InputError((InputProblem("num_outputs", count, allowed, f"{_SHOULD} {allowed}"),))
-        return ParsedInput(prompt, count, picture=Picture("png", size, size))
-
-    def _input_duration(self, inputs: Mapping[str, JsonValue]) -> float | None:
-        """The seconds of processing the input asks for, if the config lets inputs ask."""
-        key = self.config.duration_from_input
-        if key is None or key not in inputs:
-            return None
-        seconds = inputs[key]
-        if (
-            isinstance(seconds, bool)
-            or not isinstance(seconds, int | float)
-            or not 0 <= seconds <= MAX_INPUT_DURATION  # also refuses NaN
-        ):
-            allowed = f"a number of seconds from 0 to {MAX_INPUT_DURATION:g}"
-            raise InputError((InputProblem(key, seconds, allowed, f"{_SHOULD} {allowed}"),))
-        return float(seconds)
 
     def poll(self, prediction_id: str) -> Record | None:
         """The prediction with this id, counted as polled; ``None`` for an unknown one.

@@ -12,9 +12,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ._backend import Backend, InputError
+from ._backend import Backend
 from ._bodies import BodyError, read_json_object
 from ._files import file_url
+from ._inputs import InputError, parse_input
 from ._responses import base_url, input_problems, json_error
 from ._state import Record, render
 
@@ -41,7 +42,7 @@ async def create(backend: Backend, request: Request) -> Response:
     if spec.version is not None and version != spec.version:
         return json_error(422, f"Version {version!r} does not exist for model {model!r}.")
     try:
-        parsed = backend.parse_input(spec, inputs)
+        parsed = parse_input(backend.config, spec, inputs)
     except InputError as error:
         return json_error(422, f"Input validation failed:\n{input_problems(error.problems)}")
     record = backend.create(spec, version, inputs, parsed, source="web")

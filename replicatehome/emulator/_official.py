@@ -19,10 +19,11 @@ from starlette.responses import JSONResponse, Response
 
 from ..catalog import ModelSpec
 from ..errors import InputProblem
-from ._backend import Backend, InputError
+from ._backend import Backend
 from ._bodies import BodyError, read_json_object
 from ._cancel_after import parse_cancel_after
 from ._files import file_url
+from ._inputs import InputError, parse_input
 from ._pagination import page_body, paginate, parse_cursor
 from ._responses import base_url, input_problems, problem
 from ._sse import EventStream
@@ -144,7 +145,7 @@ async def _create(
         given = "null" if inputs is None else type(inputs).__name__
         return _invalid(request, "input", f"Invalid type. Expected: object, given: {given}")
     try:
-        parsed = backend.parse_input(spec, inputs)
+        parsed = parse_input(backend.config, spec, inputs)
         webhook = parse_webhook(body)
     except InputError as error:
         return _invalid_input(request, error.problems)

@@ -12,9 +12,10 @@ from pydantic import JsonValue
 
 from replicatehome.catalog import MODELS
 from replicatehome.emulator import ConfigOptions, EmulatorConfig, Faults, emulated_text
-from replicatehome.emulator._backend import Backend, InputError
+from replicatehome.emulator._backend import Backend
 from replicatehome.emulator._bodies import MAX_DEPTH, BodyError, parse_json_object
 from replicatehome.emulator._faults import FAILURE_MESSAGES, FaultInjector
+from replicatehome.emulator._inputs import InputError, parse_input
 from replicatehome.emulator._sse import format_event
 from replicatehome.emulator._state import (
     Plan,
@@ -419,7 +420,7 @@ def test_unknown_ids_are_not_remembered(clock: FakeClock) -> None:
         assert backend.poll(f"made-up-{number}") is None
     assert backend.stats.polls == {}
     record = backend.create(
-        GEMMA, "v", {"prompt": "hi"}, backend.parse_input(GEMMA, {"prompt": "hi"})
+        GEMMA, "v", {"prompt": "hi"}, parse_input(backend.config, GEMMA, {"prompt": "hi"})
     )
     assert backend.poll(record.id) == record
     assert backend.stats.polls == {record.id: 1}
@@ -434,22 +435,22 @@ def test_an_input_key_can_set_the_duration(clock: FakeClock) -> None:
     )
     for seconds, expected in ((2.5, 2.5), (0, 0.0), (86_400, 86_400.0)):
         inputs = {"prompt": "hi", "seconds": seconds}
-        record = backend.create(GEMMA, "v", inputs, backend.parse_input(GEMMA, inputs))
+        record = backend.create(GEMMA, "v", inputs, parse_input(backend.config, GEMMA, inputs))
         assert record.plan.duration == expected
     plain = backend.create(
-        GEMMA, "v", {"prompt": "hi"}, backend.parse_input(GEMMA, {"prompt": "hi"})
+        GEMMA, "v", {"prompt": "hi"}, parse_input(backend.config, GEMMA, {"prompt": "hi"})
     )
     assert plain.plan.duration == 1.0  # no key: the configured duration
     bad_values: list[JsonValue] = [-0.1, 86_400.5, True, "2", None, [1], math.nan]
     for bad in bad_values:
         with pytest.raises(InputError, match="seconds: Input should be a number of seconds from 0"):
-            backend.parse_input(GEMMA, {"prompt": "hi", "seconds": bad})
+            parse_input(backend.config, GEMMA, {"prompt": "hi", "seconds": bad})
 
 
 def test_without_the_option_the_key_is_just_an_input(clock: FakeClock) -> None:
     backend = Backend(EmulatorConfig(duration=1.0), clock=clock, wall_epoch=0.0)
     inputs = {"prompt": "hi", "seconds": "anything"}
-    record = backend.create(GEMMA, "v", inputs, backend.parse_input(GEMMA, inputs))
+    record = backend.create(GEMMA, "v", inputs, parse_input(backend.config, GEMMA, inputs))
     assert record.plan.duration == 1.0
 
 

@@ -29,6 +29,7 @@ from replicatehome.emulator import (
 )
 from replicatehome.emulator._backend import Backend
 from replicatehome.emulator._bodies import MAX_BODY_BYTES
+from replicatehome.emulator._inputs import parse_input
 from replicatehome.emulator._state import emulated_tokens
 from replicatehome.emulator._wait import hold, parse_prefer_wait
 
@@ -596,7 +597,7 @@ async def test_a_cancel_or_a_stopping_server_ends_a_hold(clock: FakeClock) -> No
     backend = Backend(
         EmulatorConfig(faults=Faults(never_finish=True)), clock=clock, wall_epoch=None
     )
-    parsed = backend.parse_input(GEMMA, {"prompt": "x"})
+    parsed = parse_input(backend.config, GEMMA, {"prompt": "x"})
 
     async def held(stop: object) -> float:
         record = backend.create(GEMMA, str(GEMMA.version), {"prompt": "x"}, parsed)
