@@ -38,7 +38,7 @@ _MIN_SLEEP: Final = 0.001  # never spin, when float rounding puts a due time a h
 # SSE ends a line at CRLF, LF or CR; any of them in the data must start a new `data:` line.
 _LINE_BREAK: Final = re.compile(r"\r\n|\r|\n")
 
-Emit = Callable[[bytes], Awaitable[None]]
+Write = Callable[[bytes], Awaitable[None]]
 """Sends bytes of the stream to the client."""
 
 
@@ -62,11 +62,11 @@ def _ending(snap: Snapshot, event: Callable[[str, str], bytes]) -> bytes:
 
 
 async def follow(
-    backend: Backend, prediction_id: str, emit: Emit, *, keep_alive: float | None = None
+    backend: Backend, prediction_id: str, write: Write, *, keep_alive: float | None = None
 ) -> None:
-    """Emit a text prediction's events as they happen, until it ends or the backend drains.
+    """Write a text prediction's events as they happen, until it ends or the backend drains.
 
-    A finished prediction's events are all emitted at once. Sleeps last until the next token is
+    A finished prediction's events are all written at once. Sleeps last until the next token is
     due, and at most `TICK`, so a cancel or a stopping server is noticed promptly. A comment is
     sent after `keep_alive` seconds of silence (default: `KEEP_ALIVE`, read at each call).
     """
@@ -102,7 +102,7 @@ async def follow(
         if not chunks and time.monotonic() - last_sent >= keep_alive:
             chunks = _KEEP_ALIVE_COMMENT
         if chunks:
-            await emit(chunks)
+            await write(chunks)
             last_sent = time.monotonic()
         if not running:
             return
@@ -134,14 +134,14 @@ class EventStream(Response):
         """Stream the events, racing them against the client's disconnect."""
         await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
 
-        async def emit(chunk: bytes) -> None:
+        async def write(chunk: bytes) -> None:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
 
         disconnected = False
         async with anyio.create_task_group() as group:
 
             async def produce() -> None:
-                await follow(self._backend, self._prediction_id, emit)
+                await follow(self._backend, self._prediction_id, write)
                 group.cancel_scope.cancel()
 
             group.start_soon(produce)
