@@ -22,9 +22,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ._backend import Backend
-from ._bodies import BodyError, parse_json_object, read_capped
 from ._multipart import Part, parse_multipart
 from ._pagination import page_body, paginate, parse_cursor
+from ._requests import BodyError, parse_json_object, read_capped
 from ._responses import base_url, problem
 from ._uploads import FILE_TTL, StoredFile
 

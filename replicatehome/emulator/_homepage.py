@@ -13,9 +13,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ._backend import Backend
-from ._bodies import BodyError, read_json_object
 from ._files import file_url
 from ._inputs import InputError, parse_input
+from ._requests import BodyError, read_json_object
 from ._responses import base_url, input_problems, json_error
 from ._state import Record, render
 

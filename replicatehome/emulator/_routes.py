@@ -22,8 +22,8 @@ from starlette.routing import Route
 
 from . import _files, _files_api, _homepage, _official, _official_resources
 from ._backend import Backend
-from ._bodies import MAX_BODY_BYTES
 from ._faults import RouteName
+from ._requests import MAX_BODY_BYTES
 from ._responses import JSON_MEDIA_TYPES, fault_response, is_official, json_error, problem
 
 __all__ = ["Endpoint", "http_error", "routes"]

@@ -25,7 +25,7 @@ from replicatehome.emulator import (
     create_app,
     emulated_text,
 )
-from replicatehome.emulator._bodies import MAX_BODY_BYTES, MAX_DEPTH
+from replicatehome.emulator._requests import MAX_BODY_BYTES, MAX_DEPTH
 
 from ..helpers import FakeClock
 

@@ -13,9 +13,9 @@ from pydantic import JsonValue
 from replicatehome.catalog import MODELS
 from replicatehome.emulator import ConfigOptions, EmulatorConfig, Faults, emulated_text
 from replicatehome.emulator._backend import Backend
-from replicatehome.emulator._bodies import MAX_DEPTH, BodyError, parse_json_object
 from replicatehome.emulator._faults import FAILURE_MESSAGES, FaultInjector
 from replicatehome.emulator._inputs import InputError, parse_input
+from replicatehome.emulator._requests import MAX_DEPTH, BodyError, parse_json_object
 from replicatehome.emulator._sse import format_event
 from replicatehome.emulator._state import (
     Plan,

@@ -28,10 +28,10 @@ from replicatehome.emulator import (
     emulated_text,
 )
 from replicatehome.emulator._backend import Backend
-from replicatehome.emulator._bodies import MAX_BODY_BYTES
 from replicatehome.emulator._inputs import parse_input
+from replicatehome.emulator._requests import MAX_BODY_BYTES, parse_prefer_wait
 from replicatehome.emulator._state import emulated_tokens
-from replicatehome.emulator._wait import hold, parse_prefer_wait
+from replicatehome.emulator._wait import hold
 
 from ..helpers import FakeClock
 from .test_emulator_app import BAD_BODIES, BAD_INPUT_MEMBERS, chunked
