@@ -21,13 +21,12 @@ from ..catalog import ModelSpec
 from ..errors import InputProblem
 from ._backend import Backend
 from ._files import file_url
+from ._follow import EventStream, hold
 from ._inputs import InputError, parse_input
 from ._pagination import page_body, paginate, parse_cursor
 from ._requests import BodyError, parse_cancel_after, parse_prefer_wait, read_json_object
 from ._responses import base_url, input_problems, problem
-from ._sse import EventStream
 from ._state import RUNNING, Record, advance, render
-from ._wait import hold
 from ._webhooks import WebhookError, parse_webhook
 
 if TYPE_CHECKING:

@@ -14,9 +14,9 @@ from replicatehome.catalog import MODELS
 from replicatehome.emulator import ConfigOptions, EmulatorConfig, Faults, emulated_text
 from replicatehome.emulator._backend import Backend
 from replicatehome.emulator._faults import FAILURE_MESSAGES, FaultInjector
+from replicatehome.emulator._follow import format_event
 from replicatehome.emulator._inputs import InputError, parse_input
 from replicatehome.emulator._requests import MAX_DEPTH, BodyError, parse_json_object
-from replicatehome.emulator._sse import format_event
 from replicatehome.emulator._state import (
     Plan,
     PredictionStore,

@@ -17,7 +17,7 @@ from replicate.exceptions import ModelError, ReplicateError
 from replicate.helpers import FileOutput
 from replicate.stream import ServerSentEvent
 
-import replicatehome.emulator._sse
+import replicatehome.emulator._follow
 from replicatehome.catalog import MODELS, ModelSpec
 from replicatehome.emulator import (
     Emulator,
@@ -28,10 +28,10 @@ from replicatehome.emulator import (
     emulated_text,
 )
 from replicatehome.emulator._backend import Backend
+from replicatehome.emulator._follow import hold
 from replicatehome.emulator._inputs import parse_input
 from replicatehome.emulator._requests import MAX_BODY_BYTES, parse_prefer_wait
 from replicatehome.emulator._state import emulated_tokens
-from replicatehome.emulator._wait import hold
 
 from ..helpers import FakeClock
 from .test_emulator_app import BAD_BODIES, BAD_INPUT_MEMBERS, chunked
@@ -849,7 +849,7 @@ def test_stream_of_a_canceled_prediction(emu: Emulator, http: httpx.Client) -> N
 def test_a_stuck_stream_keeps_alive_until_the_client_leaves(
     emu: Emulator, http: httpx.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(replicatehome.emulator._sse, "KEEP_ALIVE", 0.05)
+    monkeypatch.setattr(replicatehome.emulator._follow, "KEEP_ALIVE", 0.05)
     emu.faults = Faults(never_finish=True)
     created = http.post(model_path(GEMMA), json={"input": {"prompt": "x"}}).json()
     lines: list[str] = []

@@ -1,6 +1,12 @@
-"""Server-sent events: a prediction's ``/v1`` stream, following the state machine in real time.
+"""Following a prediction in real time: ``Prefer: wait`` holds, and ``/v1`` event streams.
 
-Every event has an ``id:`` line, numbered from 1:
+Followers sleep without blocking the event loop until the state machine's next change, and at
+most `TICK` at a time, so they notice a cancel or a stopping server promptly (`pause`). Webhook
+deliveries (``_webhooks.py``) keep the same pace.
+
+A hold returns when its prediction ends, when its time is up, or when the server drains.
+
+An event stream sends server-sent events. Every event has an ``id:`` line, numbered from 1:
 
 - ``logs``, one per log line, the same lines the prediction's ``logs`` shows when polled:
   ``Starting prediction`` when processing starts, and a failed prediction's error;
@@ -19,16 +25,21 @@ import json
 import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import anyio
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
-from ._backend import TICK, Backend
-from ._state import RUNNING, Snapshot, advance, log_lines, next_change
+from ._state import RUNNING, Snapshot, advance, finish_time, log_lines, next_change
 
-__all__ = ["KEEP_ALIVE", "EventStream", "follow", "format_event"]
+if TYPE_CHECKING:
+    from ._backend import Backend
+
+__all__ = ["KEEP_ALIVE", "TICK", "EventStream", "follow", "format_event", "hold", "pause"]
+
+TICK: Final = 0.05
+"""Longest sleep of a follower, in seconds: how soon it notices a cancel or a stopping server."""
 
 KEEP_ALIVE: Final = 1.0
 """Seconds of silence after which a stream sends a ``: keep-alive`` comment."""
@@ -40,6 +51,31 @@ _LINE_BREAK: Final = re.compile(r"\r\n|\r|\n")
 
 Write = Callable[[bytes], Awaitable[None]]
 """Sends bytes of the stream to the client."""
+
+
+def pause(until_due: float | None) -> float:
+    """Seconds a follower sleeps when its prediction may next change in `until_due` seconds
+    (``None``: not by itself): that long, but at most `TICK`, and never zero."""
+    return TICK if until_due is None else min(max(until_due, _MIN_SLEEP), TICK)
+
+
+async def hold(backend: Backend, prediction_id: str, seconds: float) -> None:
+    """Return when the prediction has ended, after `seconds` of real time, or when draining."""
+    store = backend.store
+    # The deadline is real time even when the store runs on a fake clock: the hold is bounded.
+    deadline = time.monotonic() + seconds
+    while not backend.draining:
+        record = store.get(prediction_id)
+        if record is None:
+            return
+        now = store.clock()
+        finish = finish_time(record)  # a cancel can move it: read it again every step
+        if finish is not None and now >= finish:
+            return
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        await anyio.sleep(pause(left if finish is None else min(left, finish - now)))
 
 
 def format_event(event: str, event_id: int, data: str) -> bytes:
@@ -66,9 +102,8 @@ async def follow(
 ) -> None:
     """Write a text prediction's events as they happen, until it ends or the backend drains.
 
-    A finished prediction's events are all written at once. Sleeps last until the next token is
-    due, and at most `TICK`, so a cancel or a stopping server is noticed promptly. A comment is
-    sent after `keep_alive` seconds of silence (default: `KEEP_ALIVE`, read at each call).
+    A finished prediction's events are all written at once. A comment is sent after
+    `keep_alive` seconds of silence (default: `KEEP_ALIVE`, read at each call).
     """
     keep_alive = KEEP_ALIVE if keep_alive is None else keep_alive
     store = backend.store
@@ -107,8 +142,7 @@ async def follow(
         if not running:
             return
         due = next_change(record, now)
-        step = TICK if due is None else min(max(due - now, _MIN_SLEEP), TICK)
-        await anyio.sleep(step)
+        await anyio.sleep(pause(None if due is None else due - now))
 
 
 class EventStream(Response):
