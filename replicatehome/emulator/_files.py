@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ._backend import Backend
+from ._app import EmulatorApp
 from ._images import MEDIA_TYPES, image_bytes
 from ._responses import json_error
 from ._state import advance
@@ -21,14 +21,14 @@ def file_url(base: str) -> Callable[[str, str], str]:
     return lambda prediction_id, name: f"{base}/files/{prediction_id}/{name}"
 
 
-async def image_file(backend: Backend, request: Request) -> Response:
+async def image_file(app: EmulatorApp, request: Request) -> Response:
     """``GET /files/{id}/out-{n}.{format}``: the ``n``-th image of a succeeded image prediction,
     in the format its input asked for (``png``, ``webp`` or ``jpg``).
 
     The name is taken whole, as text, and only ever matched against the prediction's own file
     names: nothing a client sends is parsed.
     """
-    store = backend.store
+    store = app.store
     record = store.get(request.path_params["prediction_id"])
     if record is None:
         return json_error(404, "File not found")

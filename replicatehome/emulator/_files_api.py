@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Final
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ._backend import Backend
+from ._app import EmulatorApp
 from ._multipart import Part, parse_multipart
 from ._pagination import page_body, paginate, parse_cursor
 from ._requests import BodyError, parse_json_object, read_capped
@@ -56,9 +56,9 @@ def download_signature(secret: str, owner: str, file_id: str, expiry: int) -> st
     return base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode()
 
 
-async def create(backend: Backend, request: Request) -> Response:
+async def create(app: EmulatorApp, request: Request) -> Response:
     """``POST /v1/files``."""
-    limit = backend.config.max_upload_bytes
+    limit = app.config.max_upload_bytes
     try:
         body = await read_capped(request, limit + _MULTIPART_OVERHEAD)
         parts = parse_multipart(request.headers.get("content-type", ""), body)
@@ -80,40 +80,40 @@ async def create(backend: Backend, request: Request) -> Response:
         metadata = _metadata(parts)
     except ValueError as error:
         return _bad(request, error)
-    stored = backend.uploads.add(
+    stored = app.uploads.add(
         content.data, content_type=content_type, filename=filename, metadata=metadata
     )
-    return JSONResponse(_file_object(backend, request, stored), status_code=201)
+    return JSONResponse(_file_object(app, request, stored), status_code=201)
 
 
-async def list_files(backend: Backend, request: Request) -> Response:
+async def list_files(app: EmulatorApp, request: Request) -> Response:
     """``GET /v1/files``."""
     try:
         cursor = parse_cursor(request.query_params.get("cursor"))
     except ValueError:
         return problem(400, "Invalid cursor", "The cursor is not valid.", instance=_at(request))
-    page = paginate(backend.uploads.newest_first(), lambda f: f.seq, cursor)
+    page = paginate(app.uploads.newest_first(), lambda f: f.seq, cursor)
     return JSONResponse(
-        page_body(request.url, page, lambda stored: _file_object(backend, request, stored))
+        page_body(request.url, page, lambda stored: _file_object(app, request, stored))
     )
 
 
-async def get(backend: Backend, request: Request) -> Response:
+async def get(app: EmulatorApp, request: Request) -> Response:
     """``GET /v1/files/{id}``."""
-    stored = backend.uploads.get(request.path_params["file_id"])
+    stored = app.uploads.get(request.path_params["file_id"])
     if stored is None:
         return _not_found(request)
-    return JSONResponse(_file_object(backend, request, stored))
+    return JSONResponse(_file_object(app, request, stored))
 
 
-async def delete(backend: Backend, request: Request) -> Response:
+async def delete(app: EmulatorApp, request: Request) -> Response:
     """``DELETE /v1/files/{id}``."""
-    if not backend.uploads.delete(request.path_params["file_id"]):
+    if not app.uploads.delete(request.path_params["file_id"]):
         return _not_found(request)
     return Response(status_code=204)
 
 
-async def download(backend: Backend, request: Request) -> Response:
+async def download(app: EmulatorApp, request: Request) -> Response:
     """``GET /v1/files/{id}/download?owner=&expiry=&signature=``: no token, a signature."""
     file_id = request.path_params["file_id"]
     query = request.query_params
@@ -129,8 +129,8 @@ async def download(backend: Backend, request: Request) -> Response:
             "owner, expiry (Unix seconds) and signature are required.",
             instance=_at(request),
         )
-    expected = download_signature(backend.config.files_secret, owner, file_id, int(expiry))
-    store = backend.store
+    expected = download_signature(app.config.files_secret, owner, file_id, int(expiry))
+    store = app.store
     valid = hmac.compare_digest(expected.encode(), signature.encode())
     if not valid or owner != FILE_OWNER or int(expiry) < store.wall(store.clock()):
         return problem(
@@ -139,15 +139,15 @@ async def download(backend: Backend, request: Request) -> Response:
             "The download link is not valid: a wrong signature or owner, or it has expired.",
             instance=_at(request),
         )
-    stored = backend.uploads.get(file_id)
+    stored = app.uploads.get(file_id)
     if stored is None:
         return _not_found(request)
     # As uploaded: a media_type would get a charset added.
     return Response(stored.content, headers={"content-type": stored.content_type})
 
 
-def _file_object(backend: Backend, request: Request, stored: StoredFile) -> dict[str, JsonValue]:
-    store = backend.store
+def _file_object(app: EmulatorApp, request: Request, stored: StoredFile) -> dict[str, JsonValue]:
+    store = app.store
     return {
         "id": stored.id,
         "checksums": {"sha256": stored.sha256},

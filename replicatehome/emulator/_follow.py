@@ -34,7 +34,7 @@ from starlette.types import Message, Receive, Scope, Send
 from ._state import RUNNING, Snapshot, advance, finish_time, log_lines, next_change
 
 if TYPE_CHECKING:
-    from ._backend import Backend
+    from ._app import EmulatorApp
 
 __all__ = ["KEEP_ALIVE", "TICK", "EventStream", "follow", "format_event", "hold", "pause"]
 
@@ -59,12 +59,12 @@ def pause(until_due: float | None) -> float:
     return TICK if until_due is None else min(max(until_due, _MIN_SLEEP), TICK)
 
 
-async def hold(backend: Backend, prediction_id: str, seconds: float) -> None:
+async def hold(app: EmulatorApp, prediction_id: str, seconds: float) -> None:
     """Return when the prediction has ended, after `seconds` of real time, or when draining."""
-    store = backend.store
+    store = app.store
     # The deadline is real time even when the store runs on a fake clock: the hold is bounded.
     deadline = time.monotonic() + seconds
-    while not backend.draining:
+    while not app.draining:
         record = store.get(prediction_id)
         if record is None:
             return
@@ -98,15 +98,15 @@ def _ending(snap: Snapshot, event: Callable[[str, str], bytes]) -> bytes:
 
 
 async def follow(
-    backend: Backend, prediction_id: str, write: Write, *, keep_alive: float | None = None
+    app: EmulatorApp, prediction_id: str, write: Write, *, keep_alive: float | None = None
 ) -> None:
-    """Write a text prediction's events as they happen, until it ends or the backend drains.
+    """Write a text prediction's events as they happen, until it ends or the app drains.
 
     A finished prediction's events are all written at once. A comment is sent after
     `keep_alive` seconds of silence (default: `KEEP_ALIVE`, read at each call).
     """
     keep_alive = KEEP_ALIVE if keep_alive is None else keep_alive
-    store = backend.store
+    store = app.store
     last_id = 0
 
     def event(name: str, data: str) -> bytes:
@@ -116,7 +116,7 @@ async def follow(
 
     sent, logged = 0, 0
     last_sent = time.monotonic()
-    while not backend.draining:
+    while not app.draining:
         record = store.get(prediction_id)
         if record is None:
             return
@@ -148,20 +148,20 @@ async def follow(
 class EventStream(Response):
     """A ``text/event-stream`` answer that streams a prediction's events (see `follow`).
 
-    It ends when the events do, when the client disconnects, or when the backend drains. It is
+    It ends when the events do, when the client disconnects, or when the app drains. It is
     not an async generator on purpose: one abandoned by a disconnect would be finalised later,
     possibly after its event loop has closed.
     """
 
     media_type = "text/event-stream"
 
-    def __init__(self, backend: Backend, prediction_id: str) -> None:
+    def __init__(self, app: EmulatorApp, prediction_id: str) -> None:
         """Prepare the stream; nothing happens until it is called."""
         self.status_code = 200
         self.background = None
         # No content-length: the body is chunked and ends when the events do.
         self.init_headers({"content-type": "text/event-stream", "cache-control": "no-store"})
-        self._backend = backend
+        self._app = app
         self._prediction_id = prediction_id
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -175,7 +175,7 @@ class EventStream(Response):
         async with anyio.create_task_group() as group:
 
             async def produce() -> None:
-                await follow(self._backend, self._prediction_id, write)
+                await follow(self._app, self._prediction_id, write)
                 group.cancel_scope.cancel()
 
             group.start_soon(produce)

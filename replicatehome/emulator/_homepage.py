@@ -12,7 +12,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ._backend import Backend
+from ._app import EmulatorApp, create_prediction, poll_prediction
 from ._files import file_url
 from ._inputs import InputError, parse_input
 from ._requests import BodyError, read_json_object
@@ -22,7 +22,7 @@ from ._state import Record, render
 __all__ = ["create", "poll"]
 
 
-async def create(backend: Backend, request: Request) -> Response:
+async def create(app: EmulatorApp, request: Request) -> Response:
     """``POST /api/prediction``."""
     try:
         body = await read_json_object(request)
@@ -35,37 +35,37 @@ async def create(backend: Backend, request: Request) -> Response:
         return json_error(400, "Field 'version' is required and must be a string.")
     if not isinstance(inputs, dict):
         return json_error(400, "Field 'input' is required and must be an object.")
-    spec = backend.models.get(model)
+    spec = app.models.get(model)
     if spec is None:
-        known = ", ".join(backend.models)
+        known = ", ".join(app.models)
         return json_error(422, f"Model {model!r} is not available. Available models: {known}.")
     if spec.version is not None and version != spec.version:
         return json_error(422, f"Version {version!r} does not exist for model {model!r}.")
     try:
-        parsed = parse_input(backend.config, spec, inputs)
+        parsed = parse_input(app.config, spec, inputs)
     except InputError as error:
         return json_error(422, f"Input validation failed:\n{input_problems(error.problems)}")
-    record = backend.create(spec, version, inputs, parsed, source="web")
-    return _prediction(backend, request, record, status_code=201)
+    record = create_prediction(app, spec, version, inputs, parsed, source="web")
+    return _prediction(app, request, record, status_code=201)
 
 
-async def poll(backend: Backend, request: Request) -> Response:
+async def poll(app: EmulatorApp, request: Request) -> Response:
     """``GET /api/poll?id=...``."""
     prediction_id = request.query_params.get("id")
     if not prediction_id:
         return json_error(400, "Query parameter 'id' is required.")
-    record = backend.poll(prediction_id)
+    record = poll_prediction(app, prediction_id)
     if record is None:
         return json_error(404, "Prediction not found")
-    return _prediction(backend, request, record)
+    return _prediction(app, request, record)
 
 
 def _prediction(
-    backend: Backend, request: Request, record: Record, *, status_code: int = 200
+    app: EmulatorApp, request: Request, record: Record, *, status_code: int = 200
 ) -> Response:
     base = base_url(request)
     body = render(
-        backend.store,
+        app.store,
         record,
         urls={"get": f"{base}/api/poll?id={record.id}"},
         file_url=file_url(base),

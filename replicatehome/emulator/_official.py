@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 
 from ..catalog import ModelSpec
 from ..errors import InputProblem
-from ._backend import Backend
+from ._app import EmulatorApp, create_prediction, poll_prediction, version_of
 from ._files import file_url
 from ._follow import EventStream, hold
 from ._inputs import InputError, parse_input
@@ -50,53 +50,53 @@ _MAX_DATE_LENGTH: Final = 64
 
 
 def prediction_object(
-    backend: Backend, record: Record, base: str, *, now: float | None = None
+    app: EmulatorApp, record: Record, base: str, *, now: float | None = None
 ) -> dict[str, JsonValue]:
     """The ``/v1`` prediction object at clock reading `now` (default: now); `base` is the URL
     the client used, without a trailing slash, for absolute links."""
     here = f"{base}/v1/predictions/{record.id}"
     urls = {"get": here, "cancel": f"{here}/cancel"}
-    if backend.streams(record.model):
+    if _streams(record.model):
         urls["stream"] = f"{here}/stream"
     urls["web"] = f"https://replicate.com/p/{record.id}"
-    body = render(backend.store, record, urls=urls, file_url=file_url(base), now=now)
+    body = render(app.store, record, urls=urls, file_url=file_url(base), now=now)
     for moment in ("started_at", "completed_at"):
         if body[moment] is None:
             del body[moment]
     body["source"] = record.source
     if record.deadline is not None:
-        body["deadline"] = backend.store.timestamp(record.deadline)
+        body["deadline"] = app.store.timestamp(record.deadline)
     if record.deployment is not None:
         body["deployment"] = record.deployment
     return body
 
 
-async def create_by_model(backend: Backend, request: Request) -> Response:
+async def create_by_model(app: EmulatorApp, request: Request) -> Response:
     """``POST /v1/models/{owner}/{name}/predictions``."""
     owner, name = request.path_params["owner"], request.path_params["name"]
-    spec = backend.models.get(f"{owner}/{name}")
+    spec = app.models.get(f"{owner}/{name}")
     if spec is None:
-        return model_not_found(request, backend.models)
+        return model_not_found(request, app.models)
     body = await _read_object(request)
     if isinstance(body, Response):
         return body
-    return await _create(backend, request, spec, backend.version_of(spec), body)
+    return await _create(app, request, spec, version_of(spec), body)
 
 
-async def create_by_deployment(backend: Backend, request: Request) -> Response:
+async def create_by_deployment(app: EmulatorApp, request: Request) -> Response:
     """``POST /v1/deployments/{owner}/{name}/predictions``."""
     deployment = f"{request.path_params['owner']}/{request.path_params['name']}"
-    spec = backend.deployments.get(deployment)
+    spec = app.deployments.get(deployment)
     if spec is None:
         return deployment_not_found(request)
     body = await _read_object(request)
     if isinstance(body, Response):
         return body
-    version = backend.version_of(spec)
-    return await _create(backend, request, spec, version, body, deployment=deployment)
+    version = version_of(spec)
+    return await _create(app, request, spec, version, body, deployment=deployment)
 
 
-async def create_by_version(backend: Backend, request: Request) -> Response:
+async def create_by_version(app: EmulatorApp, request: Request) -> Response:
     """``POST /v1/predictions``, with a ``version`` in the body."""
     body = await _read_object(request)
     if isinstance(body, Response):
@@ -107,7 +107,7 @@ async def create_by_version(backend: Backend, request: Request) -> Response:
     if isinstance(reference, str):
         # "<64-hex>", or "owner/name:<64-hex>" where the name must match the version's model.
         name, _, version_id = reference.rpartition(":")
-        spec = backend.model_for_version(version_id)
+        spec = app.versions.get(version_id)
         if spec is not None and name and name != spec.name:
             spec = None
     if spec is None:
@@ -117,11 +117,11 @@ async def create_by_version(backend: Backend, request: Request) -> Response:
             f"The specified version does not exist {NOT_PERMITTED}",
             instance=request.url.path,
         )
-    return await _create(backend, request, spec, version_id, body)
+    return await _create(app, request, spec, version_id, body)
 
 
 async def _create(
-    backend: Backend,
+    app: EmulatorApp,
     request: Request,
     spec: ModelSpec,
     version: str,
@@ -143,7 +143,7 @@ async def _create(
         given = "null" if inputs is None else type(inputs).__name__
         return _invalid(request, "input", f"Invalid type. Expected: object, given: {given}")
     try:
-        parsed = parse_input(backend.config, spec, inputs)
+        parsed = parse_input(app.config, spec, inputs)
         webhook = parse_webhook(body)
     except InputError as error:
         return _invalid_input(request, error.problems)
@@ -151,27 +151,25 @@ async def _create(
         return _invalid(request, error.field, f"{error.field} {error.problem}")
     # Other fields ("stream", ...) are accepted and ignored, as the real API does with what
     # it does not need: every text prediction can be streamed.
-    record = backend.create(
-        spec, version, inputs, parsed, cancel_after=cancel_after, deployment=deployment
+    record = create_prediction(
+        app, spec, version, inputs, parsed, cancel_after=cancel_after, deployment=deployment
     )
     base = base_url(request)
     if webhook is not None:
-        backend.webhooks.watch(
-            record, webhook, lambda r, now: prediction_object(backend, r, base, now=now)
-        )
+        app.webhooks.watch(record, webhook, lambda r, now: prediction_object(app, r, base, now=now))
     if wait is None:
-        return JSONResponse(prediction_object(backend, record, base), status_code=201)
-    await hold(backend, record.id, wait)
-    record = backend.store.get(record.id) or record  # a cancel replaced it, maybe
+        return JSONResponse(prediction_object(app, record, base), status_code=201)
+    await hold(app, record.id, wait)
+    record = app.store.get(record.id) or record  # a cancel replaced it, maybe
     # One that has not ended in time comes back as it was created, "starting", as the API
     # reference says: clients then poll, rather than take partial output for the result.
-    finished = advance(record, backend.store.clock()).status not in RUNNING
+    finished = advance(record, app.store.clock()).status not in RUNNING
     at = None if finished else record.created
-    body_out = prediction_object(backend, record, base, now=at)
+    body_out = prediction_object(app, record, base, now=at)
     return JSONResponse(body_out, status_code=201, headers={"Preference-Applied": "wait"})
 
 
-async def list_predictions(backend: Backend, request: Request) -> Response:
+async def list_predictions(app: EmulatorApp, request: Request) -> Response:
     """``GET /v1/predictions``: newest first, by cursor pages, filtered by source and time."""
     query = request.query_params
     try:
@@ -183,7 +181,7 @@ async def list_predictions(backend: Backend, request: Request) -> Response:
     source = query.get("source")
     if source not in (None, "web"):
         return problem(400, "Bad request", "source can only be 'web'.", instance=request.url.path)
-    store = backend.store
+    store = app.store
 
     def wanted(record: Record) -> bool:
         created = store.wall(record.created)
@@ -196,31 +194,31 @@ async def list_predictions(backend: Backend, request: Request) -> Response:
     records = [record for record in store.newest_first() if wanted(record)]
     page = paginate(records, lambda record: record.seq, cursor)
     base = base_url(request)
-    return JSONResponse(page_body(request.url, page, lambda r: prediction_object(backend, r, base)))
+    return JSONResponse(page_body(request.url, page, lambda r: prediction_object(app, r, base)))
 
 
-async def get(backend: Backend, request: Request) -> Response:
+async def get(app: EmulatorApp, request: Request) -> Response:
     """``GET /v1/predictions/{id}``."""
-    record = backend.poll(request.path_params["prediction_id"])
+    record = poll_prediction(app, request.path_params["prediction_id"])
     if record is None:
         return _prediction_not_found(request)
-    return JSONResponse(prediction_object(backend, record, base_url(request)))
+    return JSONResponse(prediction_object(app, record, base_url(request)))
 
 
-async def cancel(backend: Backend, request: Request) -> Response:
+async def cancel(app: EmulatorApp, request: Request) -> Response:
     """``POST /v1/predictions/{id}/cancel``."""
-    record = backend.store.cancel(request.path_params["prediction_id"])
+    record = app.store.cancel(request.path_params["prediction_id"])
     if record is None:
         return _prediction_not_found(request)
-    return JSONResponse(prediction_object(backend, record, base_url(request)))
+    return JSONResponse(prediction_object(app, record, base_url(request)))
 
 
-async def stream(backend: Backend, request: Request) -> Response:
+async def stream(app: EmulatorApp, request: Request) -> Response:
     """``GET /v1/predictions/{id}/stream``: server-sent events, text models only."""
-    record = backend.store.get(request.path_params["prediction_id"])
+    record = app.store.get(request.path_params["prediction_id"])
     if record is None:
         return _prediction_not_found(request)
-    if not backend.streams(record.model):
+    if not _streams(record.model):
         return problem(
             404,
             "Not found",
@@ -228,7 +226,12 @@ async def stream(backend: Backend, request: Request) -> Response:
             "stream.",
             instance=request.url.path,
         )
-    return EventStream(backend, record.id)
+    return EventStream(app, record.id)
+
+
+def _streams(spec: ModelSpec) -> bool:
+    """Whether the model's predictions can be streamed: text models can, image models not."""
+    return spec.kind != "image"
 
 
 def _moment(text: str | None) -> float | None:

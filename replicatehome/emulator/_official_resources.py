@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ..catalog import ModelSpec
-from ._backend import Backend
+from ._app import EmulatorApp, version_of
 from ._model_info import VERSION_CREATED_AT, model_object, version_object
 from ._official import NOT_PERMITTED, deployment_not_found, model_not_found
 from ._pagination import Page, page_body, parse_cursor
@@ -27,41 +27,41 @@ __all__ = ["deployment", "model", "version", "versions", "webhook_secret"]
 _RELEASE_CREATED_AT: Final = VERSION_CREATED_AT
 
 
-def _find_model(backend: Backend, request: Request) -> ModelSpec | None:
+def _find_model(app: EmulatorApp, request: Request) -> ModelSpec | None:
     owner, name = request.path_params["owner"], request.path_params["name"]
-    return backend.models.get(f"{owner}/{name}")
+    return app.models.get(f"{owner}/{name}")
 
 
-async def model(backend: Backend, request: Request) -> Response:
+async def model(app: EmulatorApp, request: Request) -> Response:
     """``GET /v1/models/{owner}/{name}``."""
-    spec = _find_model(backend, request)
+    spec = _find_model(app, request)
     if spec is None:
-        return model_not_found(request, backend.models)
-    version_id = backend.version_of(spec)
-    return JSONResponse(model_object(spec, version_id, backend.config.image_count))
+        return model_not_found(request, app.models)
+    version_id = version_of(spec)
+    return JSONResponse(model_object(spec, version_id, app.config.image_count))
 
 
-async def versions(backend: Backend, request: Request) -> Response:
+async def versions(app: EmulatorApp, request: Request) -> Response:
     """``GET /v1/models/{owner}/{name}/versions``."""
-    spec = _find_model(backend, request)
+    spec = _find_model(app, request)
     if spec is None:
-        return model_not_found(request, backend.models)
+        return model_not_found(request, app.models)
     try:
         cursor = parse_cursor(request.query_params.get("cursor"))
     except ValueError:
         return problem(400, "Invalid cursor", "The cursor is not valid.", instance=request.url.path)
     # One version: the first page holds it, and any cursor points past it.
-    version = version_object(spec, backend.version_of(spec), backend.config.image_count)
+    version = version_object(spec, version_of(spec), app.config.image_count)
     page = Page([version] if cursor is None else [], None, None)
     return JSONResponse(page_body(request.url, page, lambda item: item))
 
 
-async def version(backend: Backend, request: Request) -> Response:
+async def version(app: EmulatorApp, request: Request) -> Response:
     """``GET /v1/models/{owner}/{name}/versions/{id}``."""
-    spec = _find_model(backend, request)
+    spec = _find_model(app, request)
     if spec is None:
-        return model_not_found(request, backend.models)
-    version_id = backend.version_of(spec)
+        return model_not_found(request, app.models)
+    version_id = version_of(spec)
     if request.path_params["version_id"] != version_id:
         return problem(
             404,
@@ -70,13 +70,13 @@ async def version(backend: Backend, request: Request) -> Response:
             f"{NOT_PERMITTED}",
             instance=request.url.path,
         )
-    return JSONResponse(version_object(spec, version_id, backend.config.image_count))
+    return JSONResponse(version_object(spec, version_id, app.config.image_count))
 
 
-async def deployment(backend: Backend, request: Request) -> Response:
+async def deployment(app: EmulatorApp, request: Request) -> Response:
     """``GET /v1/deployments/{owner}/{name}``."""
     owner, name = request.path_params["owner"], request.path_params["name"]
-    spec = backend.deployments.get(f"{owner}/{name}")
+    spec = app.deployments.get(f"{owner}/{name}")
     if spec is None:
         return deployment_not_found(request)
     return JSONResponse(
@@ -86,7 +86,7 @@ async def deployment(backend: Backend, request: Request) -> Response:
             "current_release": {
                 "number": 1,
                 "model": spec.name,
-                "version": backend.version_of(spec),
+                "version": version_of(spec),
                 "created_at": _RELEASE_CREATED_AT,
                 "created_by": {"type": "organization", "username": owner},
                 "configuration": {
@@ -99,6 +99,6 @@ async def deployment(backend: Backend, request: Request) -> Response:
     )
 
 
-async def webhook_secret(backend: Backend, request: Request) -> Response:
+async def webhook_secret(app: EmulatorApp, request: Request) -> Response:
     """``GET /v1/webhooks/default/secret``."""
-    return JSONResponse({"key": backend.config.webhook_secret})
+    return JSONResponse({"key": app.config.webhook_secret})

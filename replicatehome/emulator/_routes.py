@@ -3,38 +3,52 @@
 The guard counts each request under its route name (`RouteName`), then applies the request-level
 faults in force for that name (latency, 429, 5xx, dropped connection, ``text/plain`` bodies)
 before or instead of the endpoint, and asks ``/v1`` requests for a token: endpoints never see a
-faulted or unauthenticated request. Endpoints take the backend and the request, parse the
-request and pick a status code; the backend decides the rest.
+faulted or unauthenticated request. Endpoints take the app and the request: they parse the
+request, read or change the app's state, and pick a status code.
 """
 
 from __future__ import annotations
 
 import http
-from collections.abc import Awaitable, Callable
-from contextlib import suppress
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
 from functools import partial
 
 import anyio
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from . import _files, _files_api, _homepage, _official, _official_resources
-from ._backend import Backend
+from ._app import EmulatorApp
 from ._faults import RouteName
 from ._requests import MAX_BODY_BYTES
 from ._responses import JSON_MEDIA_TYPES, fault_response, is_official, json_error, problem
 
-__all__ = ["Endpoint", "http_error", "routes"]
+__all__ = ["Endpoint", "router"]
 
-Endpoint = Callable[[Backend, Request], Awaitable[Response]]
-"""What every route calls: it answers a request with the backend's state."""
+Endpoint = Callable[[EmulatorApp, Request], Awaitable[Response]]
+"""What every route calls: it answers a request from the app's state."""
 
 
-def routes(backend: Backend) -> list[Route]:
-    """The emulator's routes, serving `backend`."""
-    route = partial(_route, backend)
+def router(app: EmulatorApp) -> Starlette:
+    """`app`'s router: its routes, JSON errors, and webhooks stopped at shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        await app.aclose()
+
+    return Starlette(
+        routes=_routes(app), exception_handlers={HTTPException: _http_error}, lifespan=lifespan
+    )
+
+
+def _routes(app: EmulatorApp) -> list[Route]:
+    """The emulator's routes, serving `app`."""
+    route = partial(_route, app)
     model = "/v1/models/{owner}/{name}"
     deployment = "/v1/deployments/{owner}/{name}"
     prediction = "/v1/predictions/{prediction_id}"
@@ -69,7 +83,7 @@ def routes(backend: Backend) -> list[Route]:
 
 
 def _route(
-    backend: Backend, path: str, *, token: bool = True, **methods: tuple[RouteName, Endpoint]
+    app: EmulatorApp, path: str, *, token: bool = True, **methods: tuple[RouteName, Endpoint]
 ) -> Route:
     """The route of `path`: each method's endpoint behind the guard of its route name.
 
@@ -78,7 +92,7 @@ def _route(
     """
     token = token and is_official(path)
     guarded = {
-        method: _guarded(backend, name, endpoint, token=token)
+        method: _guarded(app, name, endpoint, token=token)
         for method, (name, endpoint) in methods.items()
     }
     if "GET" in guarded:
@@ -91,25 +105,25 @@ def _route(
 
 
 def _guarded(
-    backend: Backend, name: RouteName, endpoint: Endpoint, *, token: bool
+    app: EmulatorApp, name: RouteName, endpoint: Endpoint, *, token: bool
 ) -> Callable[[Request], Awaitable[Response]]:
     """`endpoint` behind the counters and faults of route `name`, and the token check."""
 
     async def guarded(request: Request) -> Response:
-        backend.stats.count_request(name)
-        faults, fault = backend.injector.for_request(name)
+        app.stats.count_request(name)
+        faults, fault = app.injector.for_request(name)
         active = name in faults.routes
         if active and faults.slow_seconds:
             await anyio.sleep(faults.slow_seconds)
         if fault is None:
-            refusal = _refusal(backend, request) if token else None
+            refusal = _refusal(app, request) if token else None
             try:
-                response = refusal if refusal is not None else await endpoint(backend, request)
+                response = refusal if refusal is not None else await endpoint(app, request)
             except ClientDisconnect:
                 # The client gave up (its timeout beat `slow_seconds`): nobody to answer.
                 return Response(status_code=499)
         else:
-            backend.stats.count_fault(fault.kind)
+            app.stats.count_fault(fault.kind)
             await _drain(request)
             response = fault_response(
                 fault, faults, instance=request.url.path, streaming=name == "stream"
@@ -121,7 +135,7 @@ def _guarded(
     return guarded
 
 
-def _refusal(backend: Backend, request: Request) -> Response | None:
+def _refusal(app: EmulatorApp, request: Request) -> Response | None:
     """The 401 for a request without an accepted token, or ``None``. Tokens are never echoed."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.strip().partition(" ")
@@ -129,7 +143,7 @@ def _refusal(backend: Backend, request: Request) -> Response | None:
     # "Token" is the scheme Replicate's API documented first, which older clients still send.
     if scheme.lower() not in ("bearer", "token") or not token:
         return _unauthenticated(request, "You did not pass an authentication token")
-    accepted = backend.config.api_tokens
+    accepted = app.config.api_tokens
     if accepted is not None and token not in accepted:
         return _unauthenticated(
             request, "You did not pass a valid authentication token", title="Invalid token"
@@ -157,7 +171,7 @@ async def _drain(request: Request) -> None:
                 break
 
 
-async def http_error(request: Request, exc: Exception) -> Response:
+async def _http_error(request: Request, exc: Exception) -> Response:
     """Unknown paths and wrong methods get JSON errors too, in each protocol's style."""
     assert isinstance(exc, HTTPException)
     if is_official(request.url.path):

@@ -716,6 +716,8 @@ def test_importing_the_sdk_does_not_import_the_server_stack() -> None:
         "import sys, replicatehome, replicatehome.emulator\n"
         "assert 'starlette' not in sys.modules and 'hypercorn' not in sys.modules\n"
         "from replicatehome.emulator import EmulatorApp\n"
+        "assert 'starlette' not in sys.modules\n"
+        "EmulatorApp()\n"
         "assert 'starlette' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=30)

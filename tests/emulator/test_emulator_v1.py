@@ -27,7 +27,7 @@ from replicatehome.emulator import (
     create_app,
     emulated_text,
 )
-from replicatehome.emulator._backend import Backend
+from replicatehome.emulator._app import create_prediction
 from replicatehome.emulator._follow import hold
 from replicatehome.emulator._inputs import parse_input
 from replicatehome.emulator._requests import MAX_BODY_BYTES, parse_prefer_wait
@@ -594,29 +594,29 @@ async def test_invalid_prefer_is_a_400(
 
 
 async def test_a_cancel_or_a_stopping_server_ends_a_hold(clock: FakeClock) -> None:
-    backend = Backend(
+    app = EmulatorApp(
         EmulatorConfig(faults=Faults(never_finish=True)), clock=clock, wall_epoch=None
     )
-    parsed = parse_input(backend.config, GEMMA, {"prompt": "x"})
+    parsed = parse_input(app.config, GEMMA, {"prompt": "x"})
 
     async def held(stop: object) -> float:
-        record = backend.create(GEMMA, str(GEMMA.version), {"prompt": "x"}, parsed)
-        task = asyncio.ensure_future(hold(backend, record.id, 5))
+        record = create_prediction(app, GEMMA, str(GEMMA.version), {"prompt": "x"}, parsed)
+        task = asyncio.ensure_future(hold(app, record.id, 5))
         await asyncio.sleep(0.05)
         began = time.perf_counter()
         if stop == "cancel":
-            backend.store.cancel(record.id)
+            app.store.cancel(record.id)
         else:
-            backend.draining = True
+            app.draining = True
         await asyncio.wait_for(task, 1)
         return time.perf_counter() - began
 
     assert await held("cancel") < 0.3
     assert await held("drain") < 0.3
-    backend.draining = False
-    record = backend.create(GEMMA, str(GEMMA.version), {"prompt": "x"}, parsed)
+    app.draining = False
+    record = create_prediction(app, GEMMA, str(GEMMA.version), {"prompt": "x"}, parsed)
     began = time.perf_counter()
-    await hold(backend, record.id, 0.1)  # the fake clock never moves: real time still runs out
+    await hold(app, record.id, 0.1)  # the fake clock never moves: real time still runs out
     assert 0.1 <= time.perf_counter() - began < 0.5
 
 

@@ -298,7 +298,7 @@ async def test_in_process_apps_stop_deliveries_with_aclose(receiver: Receiver) -
         body = {"input": {"prompt": "a cat"}, "webhook": receiver.url}
         response = await api.post(f"/v1/models/{SD3.name}/predictions", json=body)
         assert response.status_code == 201
-    assert len(app._backend.webhooks._tasks) == 1
+    assert len(app.webhooks._tasks) == 1
     await app.aclose()
-    assert not app._backend.webhooks._tasks
+    assert not app.webhooks._tasks
     assert receiver.deliveries == []  # its clock never moved: nothing happened to deliver
