@@ -722,7 +722,7 @@ def test_importing_the_sdk_does_not_import_the_server_stack() -> None:
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=30)
     with pytest.raises(AttributeError):
-        _ = replicatehome.emulator.NoSuchThing
+        _ = replicatehome.emulator.NoSuchThing  # type: ignore[attr-defined]
 
 
 def _exchange(sock: socket.socket, head: bytes, body: bytes) -> bytes:
