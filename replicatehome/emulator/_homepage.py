@@ -1,25 +1,28 @@
-"""The homepage protocol: ``POST /api/prediction`` and ``GET /api/poll?id=...``, anonymous.
+"""The homepage protocol, anonymous, and the image files of both protocols' predictions.
 
 - ``POST /api/prediction``: create a prediction (201), 400 for a malformed request, 413 for
   a body over `MAX_BODY_BYTES`, 422 for an unknown model, a version of another model, or an
   invalid input (``{"detail": "Input validation failed:\\n- input.<field>: ..."}``);
 - ``GET /api/poll?id=...``: the prediction (200), 400 without an id, 404 for an unknown,
-  expired or evicted one.
+  expired or evicted one;
+- ``GET /files/{id}/out-{n}.{format}``: an image, no token needed. The real service's files are
+  on a CDN, outside both APIs: its errors are in the homepage's style.
 """
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ._app import EmulatorApp, create_prediction, poll_prediction
-from ._files import file_url
+from ._images import MEDIA_TYPES, image_bytes
 from ._inputs import InputError, parse_input
 from ._requests import BodyError, read_json_object
-from ._responses import base_url, input_problems, json_error
-from ._state import Record, render
+from ._responses import base_url, file_url, input_problems, json_error
+from ._state import Record, advance, render
 
-__all__ = ["create", "poll"]
+__all__ = ["create", "image_file", "poll"]
 
 
 async def create(app: EmulatorApp, request: Request) -> Response:
@@ -58,6 +61,29 @@ async def poll(app: EmulatorApp, request: Request) -> Response:
     if record is None:
         return json_error(404, "Prediction not found")
     return _prediction(app, request, record)
+
+
+async def image_file(app: EmulatorApp, request: Request) -> Response:
+    """``GET /files/{id}/out-{n}.{format}``: the ``n``-th image of a succeeded image prediction,
+    in the format its input asked for (``png``, ``webp`` or ``jpg``).
+
+    The name is taken whole, as text, and only ever matched against the prediction's own file
+    names: nothing a client sends is parsed.
+    """
+    store = app.store
+    record = store.get(request.path_params["prediction_id"])
+    if record is None:
+        return json_error(404, "File not found")
+    snap = advance(record, store.clock())
+    succeeded = snap.status == "succeeded" and record.plan.images
+    names = (snap.output or ()) if succeeded else ()
+    name = request.path_params["name"]
+    if name not in names:
+        return json_error(404, "File not found")
+    picture = record.plan.picture
+    # Encoding a large image takes a while: keep the event loop free meanwhile.
+    data = await run_in_threadpool(image_bytes, record.prompt, names.index(name), picture)
+    return Response(data, media_type=MEDIA_TYPES[picture.format])
 
 
 def _prediction(

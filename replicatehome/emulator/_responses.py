@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import http
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Final
 
 from starlette.requests import Request
@@ -24,6 +24,7 @@ __all__ = [
     "DroppedResponse",
     "base_url",
     "fault_response",
+    "file_url",
     "input_problems",
     "is_official",
     "json_error",
@@ -43,6 +44,11 @@ def base_url(request: Request) -> str:
     client used.
     """
     return str(request.base_url).rstrip("/")
+
+
+def file_url(base: str) -> Callable[[str, str], str]:
+    """Build absolute image URLs on `base` (the URL the client used, without a trailing slash)."""
+    return lambda prediction_id, name: f"{base}/files/{prediction_id}/{name}"
 
 
 def is_official(path: str) -> bool:

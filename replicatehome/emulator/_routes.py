@@ -21,7 +21,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import _files, _files_api, _homepage, _official, _official_resources
+from . import _files_api, _homepage, _official, _official_resources
 from ._app import EmulatorApp
 from ._faults import RouteName
 from ._requests import MAX_BODY_BYTES
@@ -56,8 +56,7 @@ def _routes(app: EmulatorApp) -> list[Route]:
     return [
         route("/api/prediction", POST=("create", _homepage.create)),
         route("/api/poll", GET=("poll", _homepage.poll)),
-        # The real service's files are on a CDN, outside both APIs: the homepage error style.
-        route("/files/{prediction_id}/{name}", GET=("file", _files.image_file)),
+        route("/files/{prediction_id}/{name}", GET=("file", _homepage.image_file)),
         route(f"{model}/predictions", POST=("create", _official.create_by_model)),
         route(
             "/v1/predictions",
