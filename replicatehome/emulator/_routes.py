@@ -21,7 +21,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import _files_api, _homepage, _official, _official_resources
+from . import _files, _homepage, _official, _official_resources
 from ._app import EmulatorApp
 from ._faults import RouteName
 from ._requests import MAX_BODY_BYTES
@@ -72,12 +72,10 @@ def _routes(app: EmulatorApp) -> list[Route]:
         route(f"{model}/versions/{{version_id}}", GET=("model", _official_resources.version)),
         route(deployment, GET=("model", _official_resources.deployment)),
         route("/v1/webhooks/default/secret", GET=("account", _official_resources.webhook_secret)),
-        route(
-            "/v1/files", POST=("uploads", _files_api.create), GET=("uploads", _files_api.list_files)
-        ),
-        route(file, GET=("uploads", _files_api.get), DELETE=("uploads", _files_api.delete)),
+        route("/v1/files", POST=("uploads", _files.create), GET=("uploads", _files.list_files)),
+        route(file, GET=("uploads", _files.get), DELETE=("uploads", _files.delete)),
         # The link's signature is the credential.
-        route(f"{file}/download", GET=("uploads", _files_api.download), token=False),
+        route(f"{file}/download", GET=("uploads", _files.download), token=False),
     ]
 
 

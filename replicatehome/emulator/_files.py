@@ -9,6 +9,10 @@
   the base64 HMAC-SHA256 of ``"{owner} {id} {expiry}"`` keyed with
   `EmulatorConfig.files_secret`, an owner of `FILE_OWNER` and an expiry (Unix seconds) still
   ahead. The signature is the credential: no token is needed.
+
+The multipart bodies are parsed here, from bytes already read and capped (``read_capped``):
+Starlette parses forms only with python-multipart installed, and this API needs just this much,
+so the emulator's extra stays two packages. What is not understood is refused with a 400.
 """
 
 from __future__ import annotations
@@ -16,13 +20,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ._app import EmulatorApp
-from ._multipart import Part, parse_multipart
 from ._pagination import page_body, paginate, parse_cursor
 from ._requests import BodyError, parse_json_object, read_capped
 from ._responses import base_url, problem
@@ -33,12 +38,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FILE_OWNER",
+    "MAX_PARTS",
+    "Part",
     "create",
     "delete",
     "download",
     "download_signature",
     "get",
     "list_files",
+    "parse_multipart",
 ]
 
 FILE_OWNER: Final = "emulator"
@@ -48,6 +56,13 @@ _MULTIPART_OVERHEAD: Final = 64 * 1024  # room for the other parts and the parts
 _MAX_FILENAME_BYTES: Final = 255
 _MAX_TYPE_LENGTH: Final = 255
 _DEFAULT_TYPE: Final = "application/octet-stream"
+
+MAX_PARTS: Final = 64
+"""The most parts a multipart body may have."""
+
+_MAX_HEAD: Final = 8192  # bytes of headers per part
+_BOUNDARY: Final = re.compile(r"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")
+_PARAM: Final = re.compile(r';\s*([A-Za-z0-9_*-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]*))')
 
 
 def download_signature(secret: str, owner: str, file_id: str, expiry: int) -> str:
@@ -216,3 +231,68 @@ def _not_found(request: Request) -> Response:
         f"File {request.path_params['file_id']} not found",
         instance=_at(request),
     )
+
+
+# --- multipart bodies ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One part: its form field `name`, the `filename` and `content_type` it declares, its data."""
+
+    name: str
+    filename: str | None
+    content_type: str | None
+    data: bytes
+
+
+def _params(header: str) -> tuple[str, dict[str, str]]:
+    """A header's value and its ``; key=value`` parameters (keys lowercased, quotes removed)."""
+    value, _, rest = header.partition(";")
+    params: dict[str, str] = {}
+    for match in _PARAM.finditer(";" + rest):
+        quoted, bare = match[2], match[3]
+        text = bare if quoted is None else re.sub(r"\\(.)", r"\1", quoted)
+        params[match[1].lower()] = text
+    return value.strip().lower(), params
+
+
+def parse_multipart(content_type: str, body: bytes) -> list[Part]:
+    """The parts of a ``multipart/form-data`` `body`, in order.
+
+    Raises:
+        ValueError: `content_type` is not ``multipart/form-data`` with a valid boundary, or the
+            body is not well-formed: no closing delimiter, a part without headers or without a
+            ``form-data`` name, more than `MAX_PARTS` parts.
+    """
+    media_type, params = _params(content_type)
+    boundary = params.get("boundary", "")
+    if media_type != "multipart/form-data" or not _BOUNDARY.fullmatch(boundary):
+        raise ValueError("the body must be multipart/form-data with a boundary")
+    # Every delimiter starts a line; the first one may be the very start of the body.
+    segments = (b"\r\n" + body).split(b"\r\n--" + boundary.encode())
+    if len(segments) < 2 or not segments[-1].startswith(b"--"):
+        raise ValueError("the multipart body has no closing delimiter")
+    if len(segments) - 2 > MAX_PARTS:
+        raise ValueError(f"the multipart body has more than {MAX_PARTS} parts")
+    return [_part(segment) for segment in segments[1:-1]]
+
+
+def _part(segment: bytes) -> Part:
+    # After the delimiter: optional whitespace, CRLF, headers, a blank line, then the data.
+    line_end = segment.find(b"\r\n")
+    if line_end < 0 or segment[:line_end].strip(b" \t"):
+        raise ValueError("a multipart delimiter is followed by more than whitespace")
+    head, separator, data = segment[line_end + 2 :].partition(b"\r\n\r\n")
+    if not separator or len(head) > _MAX_HEAD:
+        raise ValueError("a multipart part has no headers")
+    headers: dict[str, str] = {}
+    for line in head.decode("utf-8", "replace").split("\r\n"):
+        name, colon, value = line.partition(":")
+        if not colon:
+            raise ValueError("a multipart part has a malformed header")
+        headers[name.strip().lower()] = value.strip()
+    disposition, params = _params(headers.get("content-disposition", ""))
+    if disposition != "form-data" or "name" not in params:
+        raise ValueError("a multipart part has no form-data name")
+    return Part(params["name"], params.get("filename"), headers.get("content-type"), data)
