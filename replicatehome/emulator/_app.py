@@ -2,7 +2,7 @@
 
 One path leads from a request to the state: the app hands it to its Starlette router
 (``_routes.py``: every route, behind the guard of its name), whose endpoint (``_homepage.py``,
-``_official.py``, ``_official_resources.py``, ``_files.py``) parses it and
+``_official.py``, ``_resources.py``, ``_files.py``) parses it and
 reads or changes the app's state: the models, the predictions (``_state.py``), the uploaded
 files, the fault dice (``_faults.py``) and the counters (``_stats.py``). Endpoints only parse
 requests and pick status codes; what a prediction is and does is decided here and in

@@ -5,7 +5,7 @@ are the same ones the homepage protocol makes (one store, one state machine); on
 differ: ``get``, ``cancel``, ``web``, and ``stream`` for models that can stream. The prediction
 object follows the API reference: ``started_at`` and ``completed_at`` are left out until they
 have a value, ``source`` tells how it was created, ``deadline`` and ``deployment`` are there when
-they apply. Models, versions, deployments and the webhook secret are in ``_official_resources.py``.
+they apply. Models, versions, deployments and the webhook secret are in ``_resources.py``.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import _files, _homepage, _official, _official_resources
+from . import _files, _homepage, _official, _resources
 from ._app import EmulatorApp
 from ._faults import RouteName
 from ._requests import MAX_BODY_BYTES
@@ -67,11 +67,11 @@ def _routes(app: EmulatorApp) -> list[Route]:
         route(prediction, GET=("poll", _official.get)),
         route(f"{prediction}/cancel", POST=("cancel", _official.cancel)),
         route(f"{prediction}/stream", GET=("stream", _official.stream)),
-        route(model, GET=("model", _official_resources.model)),
-        route(f"{model}/versions", GET=("model", _official_resources.versions)),
-        route(f"{model}/versions/{{version_id}}", GET=("model", _official_resources.version)),
-        route(deployment, GET=("model", _official_resources.deployment)),
-        route("/v1/webhooks/default/secret", GET=("account", _official_resources.webhook_secret)),
+        route(model, GET=("model", _resources.model)),
+        route(f"{model}/versions", GET=("model", _resources.versions)),
+        route(f"{model}/versions/{{version_id}}", GET=("model", _resources.version)),
+        route(deployment, GET=("model", _resources.deployment)),
+        route("/v1/webhooks/default/secret", GET=("account", _resources.webhook_secret)),
         route("/v1/files", POST=("uploads", _files.create), GET=("uploads", _files.list_files)),
         route(file, GET=("uploads", _files.get), DELETE=("uploads", _files.delete)),
         # The link's signature is the credential.
