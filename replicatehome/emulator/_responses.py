@@ -1,29 +1,22 @@
-"""Answers both protocols share: error bodies in each protocol's style, and injected faults.
+"""What both protocols' answers are made of: error bodies in each protocol's style, and links.
 
 The homepage protocol answers errors with ``{"detail": ...}``; the official ``/v1`` API with
-RFC 7807 problem details (``application/problem+json``). Gateway errors are HTML pages on both,
-since they come from a proxy in front of either.
+RFC 7807 problem details (``application/problem+json``).
 """
 
 from __future__ import annotations
 
-import http
-import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Final
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.types import Receive, Scope, Send
+from starlette.responses import JSONResponse
 
 from ..errors import InputProblem
-from ._faults import Faults, RequestFault
 
 __all__ = [
-    "JSON_MEDIA_TYPES",
-    "DroppedResponse",
+    "PROBLEM_MEDIA_TYPE",
     "base_url",
-    "fault_response",
     "file_url",
     "input_problems",
     "is_official",
@@ -32,9 +25,7 @@ __all__ = [
 ]
 
 PROBLEM_MEDIA_TYPE: Final = "application/problem+json"
-
-JSON_MEDIA_TYPES: Final = frozenset({"application/json", PROBLEM_MEDIA_TYPE})
-"""The media types of JSON bodies, the ones `Faults.text_plain` relabels."""
+"""The media type of problem details."""
 
 
 def base_url(request: Request) -> str:
@@ -102,67 +93,3 @@ def problem(
     return JSONResponse(
         body, status_code=status_code, headers=headers, media_type=PROBLEM_MEDIA_TYPE
     )
-
-
-def fault_response(
-    fault: RequestFault,
-    faults: Faults,
-    *,
-    instance: str,
-    streaming: bool = False,
-) -> Response:
-    """The answer that injects `fault`, in the style of the protocol of path `instance`.
-
-    Args:
-        fault: The fault the dice picked.
-        faults: The faults in force, for ``retry_after``.
-        instance: The request path: whose error style a 429 follows, and a problem's
-            ``instance``.
-        streaming: The route is an event stream, so a drop cuts a stream of events.
-    """
-    if fault.kind == "rate_limit":
-        seconds = faults.retry_after
-        header = str(int(seconds)) if seconds == int(seconds) else str(seconds)
-        detail = f"Request was throttled. Your rate limit resets in ~{math.ceil(seconds)}s."
-        headers = {"Retry-After": header}
-        if is_official(instance):
-            return problem(429, "Request was throttled", detail, instance=instance, headers=headers)
-        return JSONResponse({"detail": detail}, status_code=429, headers=headers)
-    if fault.kind == "server_error":
-        title = f"{fault.status} {http.HTTPStatus(fault.status).phrase}"
-        page = (
-            f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
-            f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n"
-            "</body>\r\n</html>\r\n"
-        )
-        return HTMLResponse(page, status_code=fault.status)
-    if streaming:
-        return DroppedResponse(
-            "text/event-stream", b"event: logs\nid: 1\ndata: Starting prediction\n\nevent: out"
-        )
-    return DroppedResponse("application/json", b'{"id": "', length=4096)
-
-
-class DroppedResponse(Response):
-    """Starts an answer, then hangs up mid-body, like a connection reset by a proxy.
-
-    It sends `partial` and returns without ending the body: the server then closes the
-    connection, and the client sees an incomplete message (``httpx.RemoteProtocolError``). With
-    a `length`, the body promises that many bytes; without, it is chunked, like an event stream.
-    """
-
-    def __init__(self, media_type: str, partial: bytes, *, length: int | None = None) -> None:
-        """Prepare the answer; nothing is sent until it is called."""
-        headers = {"content-type": media_type}
-        if length is not None:
-            headers["content-length"] = str(length)
-        self.status_code = 200
-        self.media_type = media_type
-        self.background = None
-        self.init_headers(headers)
-        self._partial = partial
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Send the headers and the partial body, then stop."""
-        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-        await send({"type": "http.response.body", "body": self._partial, "more_body": True})

@@ -1,33 +1,40 @@
 """Every route of the emulator, in one table of Starlette routes, and the guard each runs behind.
 
 The guard counts each request under its route name (`RouteName`), then applies the request-level
-faults in force for that name (latency, 429, 5xx, dropped connection, ``text/plain`` bodies)
-before or instead of the endpoint, and asks ``/v1`` requests for a token: endpoints never see a
-faulted or unauthenticated request. Endpoints take the app and the request: they parse the
-request, read or change the app's state, and pick a status code.
+faults in force for that name before or instead of the endpoint: latency, a 429 in the style of
+the route's protocol, a 5xx (an HTML page on both: it comes from a proxy in front of either), a
+dropped connection, ``text/plain`` bodies. Then it asks ``/v1`` requests for a token: endpoints
+never see a faulted or unauthenticated request. Endpoints take the app and the request: they
+parse the request, read or change the app's state, and pick a status code.
 """
 
 from __future__ import annotations
 
 import http
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from functools import partial
+from typing import Final
 
 import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from . import _files, _homepage, _official, _resources
 from ._app import EmulatorApp
-from ._faults import RouteName
+from ._faults import Faults, RequestFault, RouteName
 from ._requests import MAX_BODY_BYTES
-from ._responses import JSON_MEDIA_TYPES, fault_response, is_official, json_error, problem
+from ._responses import PROBLEM_MEDIA_TYPE, is_official, json_error, problem
 
-__all__ = ["Endpoint", "router"]
+__all__ = ["JSON_MEDIA_TYPES", "DroppedResponse", "Endpoint", "fault_response", "router"]
+
+JSON_MEDIA_TYPES: Final = frozenset({"application/json", PROBLEM_MEDIA_TYPE})
+"""The media types of JSON bodies, the ones `Faults.text_plain` relabels."""
 
 Endpoint = Callable[[EmulatorApp, Request], Awaitable[Response]]
 """What every route calls: it answers a request from the app's state."""
@@ -166,6 +173,70 @@ async def _drain(request: Request) -> None:
             seen += len(chunk)
             if seen > MAX_BODY_BYTES:
                 break
+
+
+def fault_response(
+    fault: RequestFault,
+    faults: Faults,
+    *,
+    instance: str,
+    streaming: bool = False,
+) -> Response:
+    """The answer that injects `fault`, in the style of the protocol of path `instance`.
+
+    Args:
+        fault: The fault the dice picked.
+        faults: The faults in force, for ``retry_after``.
+        instance: The request path: whose error style a 429 follows, and a problem's
+            ``instance``.
+        streaming: The route is an event stream, so a drop cuts a stream of events.
+    """
+    if fault.kind == "rate_limit":
+        seconds = faults.retry_after
+        header = str(int(seconds)) if seconds == int(seconds) else str(seconds)
+        detail = f"Request was throttled. Your rate limit resets in ~{math.ceil(seconds)}s."
+        headers = {"Retry-After": header}
+        if is_official(instance):
+            return problem(429, "Request was throttled", detail, instance=instance, headers=headers)
+        return JSONResponse({"detail": detail}, status_code=429, headers=headers)
+    if fault.kind == "server_error":
+        title = f"{fault.status} {http.HTTPStatus(fault.status).phrase}"
+        page = (
+            f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
+            f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+            "</body>\r\n</html>\r\n"
+        )
+        return HTMLResponse(page, status_code=fault.status)
+    if streaming:
+        return DroppedResponse(
+            "text/event-stream", b"event: logs\nid: 1\ndata: Starting prediction\n\nevent: out"
+        )
+    return DroppedResponse("application/json", b'{"id": "', length=4096)
+
+
+class DroppedResponse(Response):
+    """Starts an answer, then hangs up mid-body, like a connection reset by a proxy.
+
+    It sends `partial` and returns without ending the body: the server then closes the
+    connection, and the client sees an incomplete message (``httpx.RemoteProtocolError``). With
+    a `length`, the body promises that many bytes; without, it is chunked, like an event stream.
+    """
+
+    def __init__(self, media_type: str, partial: bytes, *, length: int | None = None) -> None:
+        """Prepare the answer; nothing is sent until it is called."""
+        headers = {"content-type": media_type}
+        if length is not None:
+            headers["content-length"] = str(length)
+        self.status_code = 200
+        self.media_type = media_type
+        self.background = None
+        self.init_headers(headers)
+        self._partial = partial
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Send the headers and the partial body, then stop."""
+        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": self._partial, "more_body": True})
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
