@@ -28,9 +28,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ._app import EmulatorApp
-from ._pagination import page_body, paginate, parse_cursor
 from ._requests import BodyError, parse_json_object, read_capped
-from ._responses import base_url, problem
+from ._responses import base_url, page_body, paginate, parse_cursor, problem
 from ._uploads import FILE_TTL, StoredFile
 
 if TYPE_CHECKING:

@@ -22,9 +22,16 @@ from ..errors import InputProblem
 from ._app import EmulatorApp, create_prediction, poll_prediction, version_of
 from ._follow import EventStream, hold
 from ._inputs import InputError, parse_input
-from ._pagination import page_body, paginate, parse_cursor
 from ._requests import BodyError, parse_cancel_after, parse_prefer_wait, read_json_object
-from ._responses import base_url, file_url, input_problems, problem
+from ._responses import (
+    base_url,
+    file_url,
+    input_problems,
+    page_body,
+    paginate,
+    parse_cursor,
+    problem,
+)
 from ._state import RUNNING, Record, advance, render
 from ._webhooks import WebhookError, parse_webhook
 

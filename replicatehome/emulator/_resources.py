@@ -27,8 +27,7 @@ from ..catalog import ModelSpec
 from ..inputs import INPUT_MODELS
 from ._app import EmulatorApp, version_of
 from ._official import NOT_PERMITTED, deployment_not_found, model_not_found
-from ._pagination import Page, page_body, parse_cursor
-from ._responses import problem
+from ._responses import Page, page_body, parse_cursor, problem
 
 if TYPE_CHECKING:
     from pydantic import JsonValue

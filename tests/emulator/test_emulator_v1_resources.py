@@ -16,8 +16,8 @@ import pytest
 import replicatehome.emulator._uploads
 from replicatehome.emulator import EmulatorApp, EmulatorConfig, Faults
 from replicatehome.emulator._files import FILE_OWNER, MAX_PARTS, download_signature, parse_multipart
-from replicatehome.emulator._pagination import Cursor, paginate, parse_cursor
 from replicatehome.emulator._requests import parse_cancel_after
+from replicatehome.emulator._responses import Cursor, paginate, parse_cursor
 from replicatehome.emulator._uploads import FILE_TTL, UploadStore
 
 from ..helpers import FakeClock
