@@ -14,12 +14,11 @@ an app is made: importing this package stays cheap.
 
 from __future__ import annotations
 
-from ._app import EmulatorApp
+from ._app import EmulatorApp, EmulatorStats
 from ._config import ConfigOptions, EmulatorConfig
 from ._faults import Faults
 from ._server import Emulator, serve
 from ._state import emulated_text
-from ._stats import EmulatorStats
 
 __all__ = [
     "ConfigOptions",

@@ -4,7 +4,7 @@ One path leads from a request to the state: the app hands it to its Starlette ro
 (``_routes.py``: every route, behind the guard of its name), whose endpoint (``_homepage.py``,
 ``_official.py``, ``_resources.py``, ``_files.py``) parses it and
 reads or changes the app's state: the models, the predictions (``_state.py``), the uploaded
-files, the fault dice (``_faults.py``) and the counters (``_stats.py``). Endpoints only parse
+files, the fault dice (``_faults.py``) and the counters (`EmulatorStats`). Endpoints only parse
 requests and pick status codes; what a prediction is and does is decided here and in
 ``_state.py``, so the homepage protocol and the official ``/v1`` API behave the same.
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections import Counter
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -24,7 +25,6 @@ from ..catalog import ModelSpec
 from ._config import EmulatorConfig
 from ._faults import FaultInjector, Faults
 from ._state import Clock, Plan, PredictionStore, Record, Source, emulated_tokens
-from ._stats import EmulatorStats
 from ._uploads import UploadStore
 
 if TYPE_CHECKING:
@@ -33,7 +33,13 @@ if TYPE_CHECKING:
 
     from ._inputs import ParsedInput
 
-__all__ = ["EmulatorApp", "create_prediction", "poll_prediction", "version_of"]
+__all__ = [
+    "EmulatorApp",
+    "EmulatorStats",
+    "create_prediction",
+    "poll_prediction",
+    "version_of",
+]
 
 
 class EmulatorApp:
@@ -154,6 +160,102 @@ class EmulatorApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection."""
         await self._router(scope, receive, send)
+
+
+class EmulatorStats:
+    """Thread-safe counters of what the emulator received and did.
+
+    Every request is counted, faulted or not. The properties return copies, so they can be read
+    from any thread while the server runs.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: Counter[str] = Counter()
+        self._polls: Counter[str] = Counter()
+        self._faults: Counter[str] = Counter()
+        self._webhooks: Counter[str] = Counter()
+        self._predictions = 0
+
+    @property
+    def requests(self) -> dict[str, int]:
+        """Requests per route name (``"create"``, ``"poll"``, ``"file"``)."""
+        with self._lock:
+            return dict(self._requests)
+
+    @property
+    def polls(self) -> dict[str, int]:
+        """Polls per prediction id, of the predictions the emulator keeps.
+
+        Polls of unknown, expired or evicted ids are not counted, so that the counters stay as
+        bounded as the predictions; neither are polls answered with a fault.
+        """
+        with self._lock:
+            return dict(self._polls)
+
+    @property
+    def faults(self) -> int:
+        """Request-level faults injected (429s, 5xxs and dropped connections)."""
+        with self._lock:
+            return self._faults.total()
+
+    @property
+    def faults_by_kind(self) -> dict[str, int]:
+        """Injected request-level faults per kind: ``rate_limit``, ``server_error``, ``drop``."""
+        with self._lock:
+            return dict(self._faults)
+
+    @property
+    def webhooks(self) -> dict[str, int]:
+        """Webhook deliveries per outcome: ``delivered``, ``retried`` (each retry), ``failed``
+        (after the last retry) and ``dropped`` (never followed: too many at once)."""
+        with self._lock:
+            return dict(self._webhooks)
+
+    @property
+    def predictions(self) -> int:
+        """Predictions created."""
+        with self._lock:
+            return self._predictions
+
+    def count_request(self, route: str) -> None:
+        """Count one request on `route`."""
+        with self._lock:
+            self._requests[route] += 1
+
+    def count_poll(self, prediction_id: str) -> None:
+        """Count one poll of `prediction_id`, which must be the id of a prediction kept."""
+        with self._lock:
+            self._polls[prediction_id] += 1
+
+    def forget(self, prediction_id: str) -> None:
+        """Drop the poll count of a prediction that expired or was evicted."""
+        with self._lock:
+            self._polls.pop(prediction_id, None)
+
+    def count_fault(self, kind: str) -> None:
+        """Count one injected request-level fault of `kind`."""
+        with self._lock:
+            self._faults[kind] += 1
+
+    def count_webhook(self, outcome: str) -> None:
+        """Count one webhook delivery `outcome`."""
+        with self._lock:
+            self._webhooks[outcome] += 1
+
+    def count_prediction(self) -> None:
+        """Count one created prediction."""
+        with self._lock:
+            self._predictions += 1
+
+    def reset(self) -> None:
+        """Set every counter back to zero."""
+        with self._lock:
+            self._requests.clear()
+            self._polls.clear()
+            self._faults.clear()
+            self._webhooks.clear()
+            self._predictions = 0
 
 
 # Functions of the app rather than methods: they serve its routes, and are no public API.

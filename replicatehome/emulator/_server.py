@@ -14,10 +14,9 @@ import threading
 from types import TracebackType
 from typing import TYPE_CHECKING, Self, Unpack, cast
 
-from ._app import EmulatorApp
+from ._app import EmulatorApp, EmulatorStats
 from ._config import ConfigOptions, EmulatorConfig
 from ._faults import Faults
-from ._stats import EmulatorStats
 
 if TYPE_CHECKING:
     from hypercorn.config import Config

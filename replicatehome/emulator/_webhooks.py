@@ -31,9 +31,9 @@ from typing import TYPE_CHECKING, Final, Literal, get_args
 import httpx
 
 from .._signing import signature, signing_key
+from ._app import EmulatorStats
 from ._follow import pause
 from ._state import RUNNING, Clock, PredictionStore, Record, advance, log_lines, next_change
-from ._stats import EmulatorStats
 
 if TYPE_CHECKING:
     from pydantic import JsonValue
