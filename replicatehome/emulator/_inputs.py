@@ -31,7 +31,7 @@ from ..inputs import (
     StableDiffusion3Input,
     check_input,
 )
-from ._config import MAX_INPUT_DURATION, EmulatorConfig
+from ._config import MAX_IMAGES, MAX_INPUT_DURATION, EmulatorConfig
 from ._images import Picture
 from ._state import DEFAULT_PICTURE
 
@@ -39,15 +39,11 @@ if TYPE_CHECKING:
     from pydantic import JsonValue
 
 __all__ = [
-    "MAX_IMAGES",
     "SD3_SIZES",
     "InputError",
     "ParsedInput",
     "parse_input",
 ]
-
-MAX_IMAGES: Final = 10
-"""The most images a prediction of a model outside the catalog may ask for."""
 
 _SHOULD: Final = "Input should be"
 _A_PROMPT: Final = "a string: the prompt is required"

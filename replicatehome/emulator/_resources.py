@@ -26,6 +26,7 @@ from .._cog_schema import cog_input_schemas
 from ..catalog import ModelSpec
 from ..inputs import INPUT_MODELS
 from ._app import EmulatorApp, version_of
+from ._config import MAX_IMAGES
 from ._official import NOT_PERMITTED, deployment_not_found, model_not_found
 from ._responses import Page, page_body, parse_cursor, problem
 
@@ -139,7 +140,7 @@ def _input_schemas(spec: ModelSpec, image_count: int) -> dict[str, JsonValue]:
             "type": "integer",
             "title": "Num Outputs",
             "minimum": 1,
-            "maximum": 10,
+            "maximum": MAX_IMAGES,
             "default": image_count,
             "x-order": 1,
         }
