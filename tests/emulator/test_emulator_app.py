@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import base64
 import json
 import socket
 import subprocess
@@ -10,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import fields
 
 import httpx
 import pytest
@@ -17,6 +20,7 @@ import pytest
 import replicatehome.emulator
 from replicatehome.catalog import MODELS
 from replicatehome.cli import main
+from replicatehome.cli._parser import build_parser
 from replicatehome.emulator import (
     Emulator,
     EmulatorApp,
@@ -562,6 +566,62 @@ def test_serve_takes_the_bounds_as_flags(
         assert main(["serve", *flags]) == 2
         assert "must be" in capsys.readouterr().err
     assert len(configs) == 2
+
+
+def test_serve_has_a_flag_for_every_config_field() -> None:
+    parser = build_parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    flags = {action.dest for action in commands.choices["serve"]._actions}
+    fields_ = {f.name for f in fields(EmulatorConfig)} | {f.name for f in fields(Faults)}
+    # `faults` is made of the Faults flags; `models` are the catalog's, objects no flag spells.
+    assert fields_ - flags == {"faults", "models"}
+    assert flags - fields_ == {"help", "host", "port", "log_level"}
+
+
+def test_serve_takes_the_webhook_deployment_token_and_fault_flags(
+    served_configs: list[EmulatorConfig], capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = "whsec_" + base64.b64encode(b"a secret for the flags").decode()
+    flags = [
+        *("--api-tokens", "r8_a,r8_b", "--deployments", f"acme/writer={GEMMA.name}"),
+        *("--webhook-secret", secret, "--webhook-retry-delays", "0.1,0.2"),
+        *("--files-secret", "files", "--max-upload-bytes", "100"),
+        *("--image-count", "2", "--image-size", "64"),
+        *("--fault-routes", "create,stream", "--slow", "0.5", "--text-plain"),
+    ]
+    assert main(["serve", *flags]) == 0
+    assert main(["serve", "--webhook-retry-delays", ""]) == 0
+    given, no_retries = served_configs
+    assert (given.api_tokens, given.deployments) == (
+        frozenset({"r8_a", "r8_b"}),
+        {"acme/writer": GEMMA.name},
+    )
+    assert (given.webhook_secret, given.webhook_retry_delays) == (secret, (0.1, 0.2))
+    assert (given.files_secret, given.max_upload_bytes) == ("files", 100)
+    assert (given.image_count, given.image_size) == (2, 64)
+    assert given.faults == Faults(
+        routes=frozenset({"create", "stream"}), slow_seconds=0.5, text_plain=True
+    )
+    assert no_retries.webhook_retry_delays == ()
+    assert (no_retries.api_tokens, no_retries.deployments, no_retries.faults) == (
+        None,
+        None,
+        Faults(),
+    )
+    for bad, why in (  # refused by Faults or EmulatorConfig, which say why
+        (["--fault-routes", "create,nope"], "unknown routes ['nope']"),
+        (["--deployments", "acme/writer=acme/unknown"], "runs unknown model"),
+        (["--webhook-secret", "not-whsec"], "webhook_secret must be"),
+        (["--api-tokens", "r8_a,"], "must not contain an empty token"),
+        (["--image-count", "11"], "image_count must be between 1 and 10"),
+    ):
+        assert main(["serve", *bad]) == 2, bad
+        assert why in capsys.readouterr().err
+    for bad in (["--deployments", "acme/writer"], ["--webhook-retry-delays", "soon"]):
+        with pytest.raises(SystemExit, match="2"):  # refused by the parser, with the usage
+            main(["serve", *bad])
+        assert "must be" in capsys.readouterr().err
+    assert len(served_configs) == 2
 
 
 async def test_an_input_can_ask_for_its_own_duration(clock: FakeClock) -> None:
