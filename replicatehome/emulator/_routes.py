@@ -49,11 +49,11 @@ def router(app: EmulatorApp) -> Starlette:
         await app.aclose()
 
     return Starlette(
-        routes=_routes(app), exception_handlers={HTTPException: _http_error}, lifespan=lifespan
+        routes=_table(app), exception_handlers={HTTPException: _http_error}, lifespan=lifespan
     )
 
 
-def _routes(app: EmulatorApp) -> list[Route]:
+def _table(app: EmulatorApp) -> list[Route]:
     """The emulator's routes, serving `app`."""
     route = partial(_route, app)
     model = "/v1/models/{owner}/{name}"
