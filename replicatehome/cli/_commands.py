@@ -9,8 +9,9 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import fields
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from .. import Client, Prediction, PredictionResult, ReplicateHomeError
 from .._config import DEFAULT_WAIT_TIMEOUT
@@ -213,27 +214,11 @@ def run_serve(args: argparse.Namespace) -> int:
     """Run the emulator in the foreground until Ctrl-C."""
     from ..emulator import EmulatorConfig, Faults, serve
 
+    given: dict[str, Any] = vars(args)  # the parser sets a field's name only when it is given
     try:
-        faults = Faults(
-            failure_rate=args.failure_rate,
-            rate_limit_rate=args.rate_limit_rate,
-            retry_after=args.retry_after,
-            server_error_rate=args.server_error_rate,
-            slow_seconds=args.slow,
-            text_plain=args.text_plain,
-            never_finish=args.never_finish,
-            drop_rate=args.drop_rate,
-            max_faults=args.max_faults,
-            seed=args.seed,
-        )
-        config = EmulatorConfig(
-            duration=args.duration,
-            starting=args.starting,
-            faults=faults,
-            prediction_ttl=args.prediction_ttl,
-            max_predictions=args.max_predictions,
-            duration_from_input=args.duration_from_input,
-        )
+        faults = Faults(**{f.name: given[f.name] for f in fields(Faults) if f.name in given})
+        options = {f.name: given[f.name] for f in fields(EmulatorConfig) if f.name in given}
+        config = EmulatorConfig(faults=faults, **options)
     except ValueError as error:
         raise UsageError(str(error)) from error
     serve(config, host=args.host, port=args.port, log_level=args.log_level)

@@ -58,6 +58,24 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _set(text: str) -> frozenset[str]:
+    return frozenset(text.split(","))
+
+
+def _seconds(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(item) for item in text.split(",") if item)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be numbers of seconds, not {text}") from None
+
+
+def _deployments(text: str) -> dict[str, str]:
+    pairs = [item.partition("=") for item in text.split(",") if item]
+    if not all(equals for _, equals, _ in pairs):
+        raise argparse.ArgumentTypeError(f"must be NAME=MODEL pairs, not {text}")
+    return {name: model for name, _, model in pairs}
+
+
 def _generation_options(command: argparse.ArgumentParser, default_model: str) -> None:
     command.add_argument("prompt", metavar="PROMPT", help="the prompt; - reads it from stdin")
     command.add_argument(
@@ -148,75 +166,116 @@ def build_parser() -> argparse.ArgumentParser:
         help="print a model's inputs instead: name, type, default and allowed values",
     )
 
+    # Each flag is named after the EmulatorConfig or Faults field it sets (its dest), and sets
+    # it only when given: the defaults are the dataclasses' own. EmulatorConfig and Faults check
+    # the values, and say what is wrong with one.
     serve = commands.add_parser(
         "serve",
         help="run the local emulator of the service",
         description="Serve the emulator until Ctrl-C, logging one line per request.",
         epilog="examples:\n  replicatehome serve\n"
-        "  replicatehome serve --port 9000 --duration 2 --failure-rate 0.1 --text-plain\n",
+        "  replicatehome serve --port 9000 --duration 2 --failure-rate 0.1 --text-plain\n"
+        "  replicatehome serve --api-tokens r8_test --deployments acme/writer=google-deepmind/"
+        "gemma-2b-it\n",
         formatter_class=_Formatter,
+        argument_default=argparse.SUPPRESS,
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
-    serve.add_argument(
-        "--duration", type=float, default=1.0, help="seconds a prediction processes (1.0)"
-    )
-    serve.add_argument(
-        "--starting", type=float, default=0.2, help="seconds a prediction is starting (0.2)"
-    )
-    serve.add_argument(
-        "--duration-from-input",
-        metavar="KEY",
-        help="an input key whose number, when present, replaces --duration for that prediction",
-    )
-    serve.add_argument(
-        "--failure-rate", type=_fraction, default=0.0, help="fraction of predictions that fail"
-    )
-    serve.add_argument(
-        "--rate-limit-rate", type=_fraction, default=0.0, help="fraction of requests given 429"
-    )
-    serve.add_argument(
-        "--retry-after", type=float, default=1.0, help="seconds sent in Retry-After (1)"
-    )
-    serve.add_argument(
-        "--server-error-rate",
-        type=_fraction,
-        default=0.0,
-        help="fraction of requests given an HTML 502/503/504",
-    )
-    serve.add_argument("--slow", type=float, default=0.0, help="seconds added to every request")
-    serve.add_argument("--text-plain", action="store_true", help="send JSON as text/plain")
-    serve.add_argument(
-        "--never-finish", action="store_true", help="predictions stay processing forever"
-    )
-    serve.add_argument(
-        "--drop-rate", type=_fraction, default=0.0, help="fraction of connections dropped"
-    )
-    serve.add_argument(
-        "--max-faults", type=int, help="stop injecting request faults after this many"
-    )
-    serve.add_argument("--seed", type=int, default=0, help="seed for every random choice (0)")
-    # Checked by EmulatorConfig, which says what is wrong with a value.
-    serve.add_argument(
-        "--prediction-ttl",
-        type=float,
-        default=3600.0,
-        metavar="SECONDS",
-        help="seconds an ended prediction is kept (3600)",
-    )
-    serve.add_argument(
-        "--max-predictions",
-        type=int,
-        default=10_000,
-        metavar="N",
-        help="predictions kept at most; the oldest go first (10000)",
-    )
     serve.add_argument(
         "--log-level",
         default="info",
         choices=["critical", "error", "warning", "info", "debug"],
         help="server log level (info: one line per request)",
     )
+    serve.add_argument("--duration", type=float, help="seconds a prediction processes (1.0)")
+    serve.add_argument("--starting", type=float, help="seconds a prediction is starting (0.2)")
+    serve.add_argument(
+        "--duration-from-input",
+        metavar="KEY",
+        help="an input key whose number, when present, replaces --duration for that prediction",
+    )
+    serve.add_argument(
+        "--image-count", type=int, metavar="N", help="images per image prediction (1)"
+    )
+    serve.add_argument(
+        "--image-size",
+        type=int,
+        metavar="PIXELS",
+        help="side of the square images of models outside the catalog (256)",
+    )
+    serve.add_argument(
+        "--prediction-ttl",
+        type=float,
+        metavar="SECONDS",
+        help="seconds an ended prediction is kept (3600)",
+    )
+    serve.add_argument(
+        "--max-predictions",
+        type=int,
+        metavar="N",
+        help="predictions kept at most; the oldest go first (10000)",
+    )
+    serve.add_argument(
+        "--api-tokens",
+        type=_set,
+        metavar="TOKEN,...",
+        help="the only tokens /v1 accepts (default: any non-empty one)",
+    )
+    serve.add_argument(
+        "--deployments",
+        type=_deployments,
+        metavar="NAME=MODEL,...",
+        help="deployments and the models they run (default: every model, under its own name)",
+    )
+    serve.add_argument(
+        "--webhook-secret", metavar="whsec_...", help="the webhook signing secret (random)"
+    )
+    serve.add_argument(
+        "--webhook-retry-delays",
+        type=_seconds,
+        metavar="SECONDS,...",
+        help="seconds before each retry of a failed webhook delivery (0.5,1,2)",
+    )
+    serve.add_argument(
+        "--files-secret", metavar="SECRET", help="the Files API's download signing secret (random)"
+    )
+    serve.add_argument(
+        "--max-upload-bytes",
+        type=int,
+        metavar="N",
+        help="the largest file POST /v1/files accepts (16777216)",
+    )
+    serve.add_argument("--failure-rate", type=_fraction, help="fraction of predictions that fail")
+    serve.add_argument("--rate-limit-rate", type=_fraction, help="fraction of requests given 429")
+    serve.add_argument("--retry-after", type=float, help="seconds sent in Retry-After (1)")
+    serve.add_argument(
+        "--server-error-rate", type=_fraction, help="fraction of requests given an HTML 502/503/504"
+    )
+    serve.add_argument(
+        "--slow",
+        type=float,
+        dest="slow_seconds",
+        metavar="SECONDS",
+        help="seconds added to every request",
+    )
+    serve.add_argument("--text-plain", action="store_true", help="send JSON as text/plain")
+    serve.add_argument(
+        "--never-finish", action="store_true", help="predictions stay processing forever"
+    )
+    serve.add_argument("--drop-rate", type=_fraction, help="fraction of connections dropped")
+    serve.add_argument(
+        "--max-faults", type=int, help="stop injecting request faults after this many"
+    )
+    serve.add_argument(
+        "--fault-routes",
+        type=_set,
+        dest="routes",
+        metavar="ROUTE,...",
+        help="routes the request faults apply to (create,poll); also cancel, stream, model, file, "
+        "list, uploads, account",
+    )
+    serve.add_argument("--seed", type=int, help="seed for every random choice (0)")
 
     demo = commands.add_parser(
         "demo",

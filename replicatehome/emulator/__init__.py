@@ -14,17 +14,11 @@ an app is made: importing this package stays cheap.
 
 from __future__ import annotations
 
-import time
-from typing import TYPE_CHECKING
-
+from ._app import EmulatorApp, EmulatorStats
 from ._config import ConfigOptions, EmulatorConfig
 from ._faults import Faults
 from ._server import Emulator, serve
-from ._state import Clock, emulated_text
-from ._stats import EmulatorStats
-
-if TYPE_CHECKING:
-    from ._app import EmulatorApp
+from ._state import emulated_text
 
 __all__ = [
     "ConfigOptions",
@@ -38,26 +32,5 @@ __all__ = [
     "serve",
 ]
 
-
-def create_app(
-    config: EmulatorConfig | None = None, *, clock: Clock = time.monotonic
-) -> EmulatorApp:
-    """Create the emulator's ASGI application, to serve yourself or call in-process.
-
-    Args:
-        config: How the emulator behaves (default: `EmulatorConfig()`).
-        clock: The monotonic clock that drives predictions; tests pass a fake one to step
-            through the states without sleeping.
-    """
-    from ._app import EmulatorApp
-
-    return EmulatorApp(config, clock=clock)
-
-
-def __getattr__(name: str) -> object:
-    # `EmulatorApp` imports Starlette, so it is loaded on first use only.
-    if name == "EmulatorApp":
-        from ._app import EmulatorApp
-
-        return EmulatorApp
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+create_app = EmulatorApp
+"""Another name for `EmulatorApp`: ``create_app(config, clock=...)`` makes the ASGI app."""

@@ -14,7 +14,11 @@ from typing import Final, TypedDict
 from ..catalog import MODELS, ModelSpec
 from ._faults import Faults
 
-__all__ = ["MAX_INPUT_DURATION", "ConfigOptions", "EmulatorConfig"]
+__all__ = ["MAX_IMAGES", "MAX_INPUT_DURATION", "ConfigOptions", "EmulatorConfig"]
+
+MAX_IMAGES: Final = 10
+"""The most images a prediction makes: the most `EmulatorConfig.image_count` and a model
+outside the catalog's ``num_outputs`` allow."""
 
 MAX_INPUT_DURATION: Final = 86_400.0
 """The longest duration an input may ask for with `EmulatorConfig.duration_from_input`."""
@@ -86,8 +90,10 @@ class EmulatorConfig:
     def __post_init__(self) -> None:
         if self.duration < 0 or self.starting < 0:
             raise ValueError("duration and starting must not be negative")
-        if not 1 <= self.image_count <= 10:
-            raise ValueError(f"image_count must be between 1 and 10, got {self.image_count}")
+        if not 1 <= self.image_count <= MAX_IMAGES:
+            raise ValueError(
+                f"image_count must be between 1 and {MAX_IMAGES}, got {self.image_count}"
+            )
         if not 1 <= self.image_size <= 4096:
             raise ValueError(f"image_size must be between 1 and 4096, got {self.image_size}")
         if not self.models:

@@ -5,7 +5,7 @@ are the same ones the homepage protocol makes (one store, one state machine); on
 differ: ``get``, ``cancel``, ``web``, and ``stream`` for models that can stream. The prediction
 object follows the API reference: ``started_at`` and ``completed_at`` are left out until they
 have a value, ``source`` tells how it was created, ``deadline`` and ``deployment`` are there when
-they apply. Models, versions, deployments and the webhook secret are in ``_official_resources.py``.
+they apply. Models, versions, deployments and the webhook secret are in ``_resources.py``.
 """
 
 from __future__ import annotations
@@ -19,254 +19,225 @@ from starlette.responses import JSONResponse, Response
 
 from ..catalog import ModelSpec
 from ..errors import InputProblem
-from ._auth import authenticated
-from ._backend import Backend, InputError
-from ._bodies import BodyError, read_json_object
-from ._cancel_after import parse_cancel_after
-from ._faults import RouteName
-from ._files import file_url
-from ._pagination import page_body, paginate, parse_cursor
-from ._responses import input_problems, problem
-from ._routing import Endpoint, RouteSpec
-from ._sse import EventStream
+from ._app import EmulatorApp, create_prediction, poll_prediction, version_of
+from ._follow import EventStream, hold
+from ._inputs import InputError, parse_input
+from ._requests import BodyError, parse_cancel_after, parse_prefer_wait, read_json_object
+from ._responses import (
+    base_url,
+    file_url,
+    input_problems,
+    page_body,
+    paginate,
+    parse_cursor,
+    problem,
+)
 from ._state import RUNNING, Record, advance, render
-from ._wait import hold, parse_prefer_wait
 from ._webhooks import WebhookError, parse_webhook
 
 if TYPE_CHECKING:
     from pydantic import JsonValue
 
-__all__ = ["OfficialRoutes", "model_not_found", "prediction_object"]
+__all__ = [
+    "cancel",
+    "create_by_deployment",
+    "create_by_model",
+    "create_by_version",
+    "deployment_not_found",
+    "get",
+    "list_predictions",
+    "model_not_found",
+    "prediction_object",
+    "stream",
+]
 
 NOT_PERMITTED: Final = "(or perhaps you don't have permission to use it?)"
 _MAX_DATE_LENGTH: Final = 64
 
 
 def prediction_object(
-    backend: Backend, record: Record, base: str, *, now: float | None = None
+    app: EmulatorApp, record: Record, base: str, *, now: float | None = None
 ) -> dict[str, JsonValue]:
     """The ``/v1`` prediction object at clock reading `now` (default: now); `base` is the URL
     the client used, without a trailing slash, for absolute links."""
     here = f"{base}/v1/predictions/{record.id}"
     urls = {"get": here, "cancel": f"{here}/cancel"}
-    if backend.streams(record.model):
+    if _streams(record.model):
         urls["stream"] = f"{here}/stream"
     urls["web"] = f"https://replicate.com/p/{record.id}"
-    body = render(backend.store, record, urls=urls, file_url=file_url(base), now=now)
+    body = render(app.store, record, urls=urls, file_url=file_url(base), now=now)
     for moment in ("started_at", "completed_at"):
         if body[moment] is None:
             del body[moment]
     body["source"] = record.source
     if record.deadline is not None:
-        body["deadline"] = backend.store.timestamp(record.deadline)
+        body["deadline"] = app.store.timestamp(record.deadline)
     if record.deployment is not None:
         body["deployment"] = record.deployment
     return body
 
 
-class OfficialRoutes:
-    """The ``/v1`` prediction routes. They only parse requests and pick status codes.
+async def create_by_model(app: EmulatorApp, request: Request) -> Response:
+    """``POST /v1/models/{owner}/{name}/predictions``."""
+    owner, name = request.path_params["owner"], request.path_params["name"]
+    spec = app.models.get(f"{owner}/{name}")
+    if spec is None:
+        return model_not_found(request, app.models)
+    body = await _read_object(request)
+    if isinstance(body, Response):
+        return body
+    return await _create(app, request, spec, version_of(spec), body)
 
-    - ``POST /v1/models/{owner}/{name}/predictions``, ``POST /v1/predictions`` (by version) and
-      ``POST /v1/deployments/{owner}/{name}/predictions``: create (201), holding the answer with
-      ``Prefer: wait``, canceling at a ``Cancel-After`` deadline, delivering webhooks;
-    - ``GET /v1/predictions``: the list, newest first, by cursor pages;
-    - ``GET /v1/predictions/{id}``, ``POST /v1/predictions/{id}/cancel``;
-    - ``GET /v1/predictions/{id}/stream``: server-sent events, text models only.
-    """
 
-    def __init__(self, backend: Backend) -> None:
-        """Serve `backend`'s predictions."""
-        self._backend = backend
+async def create_by_deployment(app: EmulatorApp, request: Request) -> Response:
+    """``POST /v1/deployments/{owner}/{name}/predictions``."""
+    deployment = f"{request.path_params['owner']}/{request.path_params['name']}"
+    spec = app.deployments.get(deployment)
+    if spec is None:
+        return deployment_not_found(request)
+    body = await _read_object(request)
+    if isinstance(body, Response):
+        return body
+    version = version_of(spec)
+    return await _create(app, request, spec, version, body, deployment=deployment)
 
-    def routes(self) -> list[RouteSpec]:
-        """The routes, for the app to guard and mount."""
-        prediction = "/v1/predictions/{prediction_id}"
-        routes: list[tuple[str, RouteName, Endpoint, str]] = [
-            ("/v1/models/{owner}/{name}/predictions", "create", self._create_by_model, "POST"),
-            ("/v1/predictions", "create", self._create_by_version, "POST"),
-            (
-                "/v1/deployments/{owner}/{name}/predictions",
-                "create",
-                self._create_by_deployment,
-                "POST",
-            ),
-            ("/v1/predictions", "list", self._list, "GET"),
-            (prediction, "poll", self._get, "GET"),
-            (f"{prediction}/cancel", "cancel", self._cancel, "POST"),
-            (f"{prediction}/stream", "stream", self._stream, "GET"),
-        ]
-        return [
-            RouteSpec(path, name, authenticated(self._backend, endpoint), method, "official")
-            for path, name, endpoint, method in routes
-        ]
 
-    # --- creating -------------------------------------------------------------------------------
-
-    async def _create_by_model(self, request: Request) -> Response:
-        owner, name = request.path_params["owner"], request.path_params["name"]
-        spec = self._backend.models.get(f"{owner}/{name}")
-        if spec is None:
-            return model_not_found(request, self._backend.models)
-        body = await _read_object(request)
-        if isinstance(body, Response):
-            return body
-        return await self._create(request, spec, self._backend.version_of(spec), body)
-
-    async def _create_by_deployment(self, request: Request) -> Response:
-        deployment = f"{request.path_params['owner']}/{request.path_params['name']}"
-        spec = self._backend.deployments.get(deployment)
-        if spec is None:
-            return problem(
-                404,
-                "Deployment not found",
-                f"The requested deployment {deployment} does not exist {NOT_PERMITTED}.",
-                instance=request.url.path,
-            )
-        body = await _read_object(request)
-        if isinstance(body, Response):
-            return body
-        version = self._backend.version_of(spec)
-        return await self._create(request, spec, version, body, deployment=deployment)
-
-    async def _create_by_version(self, request: Request) -> Response:
-        body = await _read_object(request)
-        if isinstance(body, Response):
-            return body
-        reference = body.get("version")
-        spec: ModelSpec | None = None
-        version_id = ""
-        if isinstance(reference, str):
-            # "<64-hex>", or "owner/name:<64-hex>" where the name must match the version's model.
-            name, _, version_id = reference.rpartition(":")
-            spec = self._backend.model_for_version(version_id)
-            if spec is not None and name and name != spec.name:
-                spec = None
-        if spec is None:
-            return problem(
-                422,
-                "Invalid version or not permitted",
-                f"The specified version does not exist {NOT_PERMITTED}",
-                instance=request.url.path,
-            )
-        return await self._create(request, spec, version_id, body)
-
-    async def _create(
-        self,
-        request: Request,
-        spec: ModelSpec,
-        version: str,
-        body: Mapping[str, JsonValue],
-        *,
-        deployment: str | None = None,
-    ) -> Response:
-        """Validate the input and the headers, create, and hold if asked to."""
-        try:
-            wait = parse_prefer_wait(request.headers.get("prefer"))
-        except ValueError as error:
-            return problem(400, "Invalid Prefer header", str(error), instance=request.url.path)
-        try:
-            cancel_after = parse_cancel_after(request.headers.get("cancel-after"))
-        except ValueError as error:
-            return problem(
-                422, "Invalid Cancel-After header", str(error), instance=request.url.path
-            )
-        inputs = body.get("input")
-        if not isinstance(inputs, dict):
-            given = "null" if inputs is None else type(inputs).__name__
-            return _invalid(request, "input", f"Invalid type. Expected: object, given: {given}")
-        try:
-            parsed = self._backend.parse_input(spec, inputs)
-            webhook = parse_webhook(body)
-        except InputError as error:
-            return _invalid_input(request, error.problems)
-        except WebhookError as error:
-            return _invalid(request, error.field, f"{error.field} {error.problem}")
-        # Other fields ("stream", ...) are accepted and ignored, as the real API does with what
-        # it does not need: every text prediction can be streamed.
-        record = self._backend.create(
-            spec, version, inputs, parsed, cancel_after=cancel_after, deployment=deployment
+async def create_by_version(app: EmulatorApp, request: Request) -> Response:
+    """``POST /v1/predictions``, with a ``version`` in the body."""
+    body = await _read_object(request)
+    if isinstance(body, Response):
+        return body
+    reference = body.get("version")
+    spec: ModelSpec | None = None
+    version_id = ""
+    if isinstance(reference, str):
+        # "<64-hex>", or "owner/name:<64-hex>" where the name must match the version's model.
+        name, _, version_id = reference.rpartition(":")
+        spec = app.versions.get(version_id)
+        if spec is not None and name and name != spec.name:
+            spec = None
+    if spec is None:
+        return problem(
+            422,
+            "Invalid version or not permitted",
+            f"The specified version does not exist {NOT_PERMITTED}",
+            instance=request.url.path,
         )
-        base = str(request.base_url).rstrip("/")
-        if webhook is not None:
-            backend = self._backend
-            self._backend.webhooks.watch(
-                record, webhook, lambda r, now: prediction_object(backend, r, base, now=now)
-            )
-        if wait is None:
-            return JSONResponse(prediction_object(self._backend, record, base), status_code=201)
-        await hold(self._backend, record.id, wait)
-        record = self._backend.store.get(record.id) or record  # a cancel replaced it, maybe
-        # One that has not ended in time comes back as it was created, "starting", as the API
-        # reference says: clients then poll, rather than take partial output for the result.
-        finished = advance(record, self._backend.store.clock()).status not in RUNNING
-        at = None if finished else record.created
-        body_out = prediction_object(self._backend, record, base, now=at)
-        return JSONResponse(body_out, status_code=201, headers={"Preference-Applied": "wait"})
+    return await _create(app, request, spec, version_id, body)
 
-    # --- predictions ----------------------------------------------------------------------------
 
-    async def _list(self, request: Request) -> Response:
-        query = request.query_params
-        try:
-            cursor = parse_cursor(query.get("cursor"))
-            after = _moment(query.get("created_after"))
-            before = _moment(query.get("created_before"))
-        except ValueError as error:
-            return problem(400, "Bad request", str(error), instance=request.url.path)
-        source = query.get("source")
-        if source not in (None, "web"):
-            return problem(
-                400, "Bad request", "source can only be 'web'.", instance=request.url.path
-            )
-        store = self._backend.store
+async def _create(
+    app: EmulatorApp,
+    request: Request,
+    spec: ModelSpec,
+    version: str,
+    body: Mapping[str, JsonValue],
+    *,
+    deployment: str | None = None,
+) -> Response:
+    """Validate the input and the headers, create, and hold if asked to."""
+    try:
+        wait = parse_prefer_wait(request.headers.get("prefer"))
+    except ValueError as error:
+        return problem(400, "Invalid Prefer header", str(error), instance=request.url.path)
+    try:
+        cancel_after = parse_cancel_after(request.headers.get("cancel-after"))
+    except ValueError as error:
+        return problem(422, "Invalid Cancel-After header", str(error), instance=request.url.path)
+    inputs = body.get("input")
+    if not isinstance(inputs, dict):
+        given = "null" if inputs is None else type(inputs).__name__
+        return _invalid(request, "input", f"Invalid type. Expected: object, given: {given}")
+    try:
+        parsed = parse_input(app.config, spec, inputs)
+        webhook = parse_webhook(body)
+    except InputError as error:
+        return _invalid_input(request, error.problems)
+    except WebhookError as error:
+        return _invalid(request, error.field, f"{error.field} {error.problem}")
+    # Other fields ("stream", ...) are accepted and ignored, as the real API does with what
+    # it does not need: every text prediction can be streamed.
+    record = create_prediction(
+        app, spec, version, inputs, parsed, cancel_after=cancel_after, deployment=deployment
+    )
+    base = base_url(request)
+    if webhook is not None:
+        app.webhooks.watch(record, webhook, lambda r, now: prediction_object(app, r, base, now=now))
+    if wait is None:
+        return JSONResponse(prediction_object(app, record, base), status_code=201)
+    await hold(app, record.id, wait)
+    record = app.store.get(record.id) or record  # a cancel replaced it, maybe
+    # One that has not ended in time comes back as it was created, "starting", as the API
+    # reference says: clients then poll, rather than take partial output for the result.
+    finished = advance(record, app.store.clock()).status not in RUNNING
+    at = None if finished else record.created
+    body_out = prediction_object(app, record, base, now=at)
+    return JSONResponse(body_out, status_code=201, headers={"Preference-Applied": "wait"})
 
-        def wanted(record: Record) -> bool:
-            created = store.wall(record.created)
-            return (
-                (source is None or record.source == source)
-                and (after is None or created >= after)
-                and (before is None or created < before)
-            )
 
-        records = [record for record in store.newest_first() if wanted(record)]
-        page = paginate(records, lambda record: record.seq, cursor)
-        base = str(request.base_url).rstrip("/")
-        return JSONResponse(
-            page_body(request.url, page, lambda r: prediction_object(self._backend, r, base))
+async def list_predictions(app: EmulatorApp, request: Request) -> Response:
+    """``GET /v1/predictions``: newest first, by cursor pages, filtered by source and time."""
+    query = request.query_params
+    try:
+        cursor = parse_cursor(query.get("cursor"))
+        after = _moment(query.get("created_after"))
+        before = _moment(query.get("created_before"))
+    except ValueError as error:
+        return problem(400, "Bad request", str(error), instance=request.url.path)
+    source = query.get("source")
+    if source not in (None, "web"):
+        return problem(400, "Bad request", "source can only be 'web'.", instance=request.url.path)
+    store = app.store
+
+    def wanted(record: Record) -> bool:
+        created = store.wall(record.created)
+        return (
+            (source is None or record.source == source)
+            and (after is None or created >= after)
+            and (before is None or created < before)
         )
 
-    async def _get(self, request: Request) -> Response:
-        record = self._backend.poll(request.path_params["prediction_id"])
-        if record is None:
-            return _prediction_not_found(request)
-        return self._prediction(request, record)
+    records = [record for record in store.newest_first() if wanted(record)]
+    page = paginate(records, lambda record: record.seq, cursor)
+    base = base_url(request)
+    return JSONResponse(page_body(request.url, page, lambda r: prediction_object(app, r, base)))
 
-    async def _cancel(self, request: Request) -> Response:
-        record = self._backend.store.cancel(request.path_params["prediction_id"])
-        if record is None:
-            return _prediction_not_found(request)
-        return self._prediction(request, record)
 
-    async def _stream(self, request: Request) -> Response:
-        record = self._backend.store.get(request.path_params["prediction_id"])
-        if record is None:
-            return _prediction_not_found(request)
-        if not self._backend.streams(record.model):
-            return problem(
-                404,
-                "Not found",
-                f"Model {record.model.name} does not support streaming: its predictions have no "
-                "stream.",
-                instance=request.url.path,
-            )
-        return EventStream(self._backend, record.id)
+async def get(app: EmulatorApp, request: Request) -> Response:
+    """``GET /v1/predictions/{id}``."""
+    record = poll_prediction(app, request.path_params["prediction_id"])
+    if record is None:
+        return _prediction_not_found(request)
+    return JSONResponse(prediction_object(app, record, base_url(request)))
 
-    def _prediction(self, request: Request, record: Record) -> Response:
-        # Absolute URLs from the request's own base, so they work on whatever host and port
-        # the client used.
-        base = str(request.base_url).rstrip("/")
-        return JSONResponse(prediction_object(self._backend, record, base))
+
+async def cancel(app: EmulatorApp, request: Request) -> Response:
+    """``POST /v1/predictions/{id}/cancel``."""
+    record = app.store.cancel(request.path_params["prediction_id"])
+    if record is None:
+        return _prediction_not_found(request)
+    return JSONResponse(prediction_object(app, record, base_url(request)))
+
+
+async def stream(app: EmulatorApp, request: Request) -> Response:
+    """``GET /v1/predictions/{id}/stream``: server-sent events, text models only."""
+    record = app.store.get(request.path_params["prediction_id"])
+    if record is None:
+        return _prediction_not_found(request)
+    if not _streams(record.model):
+        return problem(
+            404,
+            "Not found",
+            f"Model {record.model.name} does not support streaming: its predictions have no "
+            "stream.",
+            instance=request.url.path,
+        )
+    return EventStream(app, record.id)
+
+
+def _streams(spec: ModelSpec) -> bool:
+    """Whether the model's predictions can be streamed: text models can, image models not."""
+    return spec.kind != "image"
 
 
 def _moment(text: str | None) -> float | None:
@@ -332,6 +303,18 @@ def model_not_found(request: Request, known: Iterable[str]) -> Response:
         "Model not found",
         f"The requested model {owner}/{name} does not exist {NOT_PERMITTED}. "
         f"Available models: {', '.join(known)}.",
+        instance=request.url.path,
+    )
+
+
+def deployment_not_found(request: Request) -> Response:
+    """The 404 for a ``/v1/deployments/{owner}/{name}...`` route of a deployment the emulator
+    lacks."""
+    owner, name = request.path_params["owner"], request.path_params["name"]
+    return problem(
+        404,
+        "Deployment not found",
+        f"The requested deployment {owner}/{name} does not exist {NOT_PERMITTED}.",
         instance=request.url.path,
     )
 

@@ -1,40 +1,78 @@
-"""Answers both protocols share: error bodies in each protocol's style, and injected faults.
+"""What answers are made of: error bodies in each protocol's style, links, and cursor pages.
 
 The homepage protocol answers errors with ``{"detail": ...}``; the official ``/v1`` API with
-RFC 7807 problem details (``application/problem+json``). Gateway errors are HTML pages on both,
-since they come from a proxy in front of either.
+RFC 7807 problem details (``application/problem+json``).
+
+``/v1`` lists answer in cursor pages, ``{"next", "previous", "results"}``, newest first. Items
+carry a sequence number that grows in creation order. A cursor is opaque to clients: the base64
+of ``before:<seq>`` (the page of items older than that one) or ``after:<seq>`` (the page of items
+newer than it, for ``previous``). The ``next`` and ``previous`` links are absolute URLs of the
+same request with another cursor, so any other query parameter (a filter) is kept.
 """
 
 from __future__ import annotations
 
-import http
-import math
-from collections.abc import Iterable, Mapping
-from typing import Final, Literal
+import base64
+import binascii
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, Generic, Literal, TypeVar
 
-from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.types import Receive, Scope, Send
+from starlette.datastructures import URL
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 
 from ..errors import InputProblem
-from ._faults import Faults, RequestFault
+
+if TYPE_CHECKING:
+    from pydantic import JsonValue
 
 __all__ = [
-    "JSON_MEDIA_TYPES",
-    "DroppedResponse",
-    "Protocol",
-    "fault_response",
+    "PAGE_SIZE",
+    "PROBLEM_MEDIA_TYPE",
+    "Cursor",
+    "Page",
+    "base_url",
+    "file_url",
     "input_problems",
+    "is_official",
     "json_error",
+    "page_body",
+    "paginate",
+    "parse_cursor",
     "problem",
 ]
 
-Protocol = Literal["homepage", "official"]
-"""Which protocol a route belongs to, which decides the style of its error bodies."""
-
 PROBLEM_MEDIA_TYPE: Final = "application/problem+json"
+"""The media type of problem details."""
 
-JSON_MEDIA_TYPES: Final = frozenset({"application/json", PROBLEM_MEDIA_TYPE})
-"""The media types of JSON bodies, the ones `Faults.text_plain` relabels."""
+PAGE_SIZE: Final = 100
+"""Items per page, as on Replicate."""
+
+_MAX_CURSOR: Final = 64
+_DECODED: Final = re.compile(r"(before|after):([0-9]{1,15})")
+
+T = TypeVar("T")
+
+
+def base_url(request: Request) -> str:
+    """The URL `request` was sent to, without a trailing slash or a path.
+
+    Answers link with absolute URLs built on it, so they work on whatever host and port the
+    client used.
+    """
+    return str(request.base_url).rstrip("/")
+
+
+def file_url(base: str) -> Callable[[str, str], str]:
+    """Build absolute image URLs on `base` (the URL the client used, without a trailing slash)."""
+    return lambda prediction_id, name: f"{base}/files/{prediction_id}/{name}"
+
+
+def is_official(path: str) -> bool:
+    """Whether `path` is the official API's, whose errors are problem details."""
+    return path.startswith("/v1/")
 
 
 def json_error(status_code: int, detail: str) -> JSONResponse:
@@ -85,66 +123,86 @@ def problem(
     )
 
 
-def fault_response(
-    fault: RequestFault,
-    faults: Faults,
-    *,
-    protocol: Protocol,
-    instance: str,
-    streaming: bool = False,
-) -> Response:
-    """The answer that injects `fault`, in `protocol`'s style.
+# --- cursor pages ----------------------------------------------------------------------------
 
-    Args:
-        fault: The fault the dice picked.
-        faults: The faults in force, for ``retry_after``.
-        protocol: Whose error style a 429 follows.
-        instance: The request path, for a problem's ``instance``.
-        streaming: The route is an event stream, so a drop cuts a stream of events.
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where a page starts: just `before` or just `after` the item numbered `seq`."""
+
+    direction: Literal["before", "after"]
+    seq: int
+
+    def encode(self) -> str:
+        """The cursor as sent in a URL."""
+        raw = f"{self.direction}:{self.seq}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def parse_cursor(text: str | None) -> Cursor | None:
+    """The cursor a ``cursor`` query parameter holds; ``None`` for none (the first page).
+
+    Raises:
+        ValueError: the text is not a cursor this emulator made.
     """
-    if fault.kind == "rate_limit":
-        seconds = faults.retry_after
-        header = str(int(seconds)) if seconds == int(seconds) else str(seconds)
-        detail = f"Request was throttled. Your rate limit resets in ~{math.ceil(seconds)}s."
-        headers = {"Retry-After": header}
-        if protocol == "official":
-            return problem(429, "Request was throttled", detail, instance=instance, headers=headers)
-        return JSONResponse({"detail": detail}, status_code=429, headers=headers)
-    if fault.kind == "server_error":
-        title = f"{fault.status} {http.HTTPStatus(fault.status).phrase}"
-        page = (
-            f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
-            f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n"
-            "</body>\r\n</html>\r\n"
-        )
-        return HTMLResponse(page, status_code=fault.status)
-    if streaming:
-        return DroppedResponse(
-            "text/event-stream", b"event: logs\nid: 1\ndata: Starting prediction\n\nevent: out"
-        )
-    return DroppedResponse("application/json", b'{"id": "', length=4096)
+    if text is None:
+        return None
+    if not 0 < len(text) <= _MAX_CURSOR or not text.isascii():
+        raise ValueError("invalid cursor")
+    try:
+        decoded = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError):
+        raise ValueError("invalid cursor") from None
+    match = _DECODED.fullmatch(decoded)
+    if match is None:
+        raise ValueError("invalid cursor")
+    direction: Literal["before", "after"] = "before" if match[1] == "before" else "after"
+    return Cursor(direction, int(match[2]))
 
 
-class DroppedResponse(Response):
-    """Starts an answer, then hangs up mid-body, like a connection reset by a proxy.
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of items, newest first, and the cursors of the pages around it, if any."""
 
-    It sends `partial` and returns without ending the body: the server then closes the
-    connection, and the client sees an incomplete message (``httpx.RemoteProtocolError``). With
-    a `length`, the body promises that many bytes; without, it is chunked, like an event stream.
-    """
+    items: Sequence[T]
+    next: Cursor | None
+    previous: Cursor | None
 
-    def __init__(self, media_type: str, partial: bytes, *, length: int | None = None) -> None:
-        """Prepare the answer; nothing is sent until it is called."""
-        headers = {"content-type": media_type}
-        if length is not None:
-            headers["content-length"] = str(length)
-        self.status_code = 200
-        self.media_type = media_type
-        self.background = None
-        self.init_headers(headers)
-        self._partial = partial
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Send the headers and the partial body, then stop."""
-        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-        await send({"type": "http.response.body", "body": self._partial, "more_body": True})
+def paginate(
+    newest_first: Sequence[T],
+    seq: Callable[[T], int],
+    cursor: Cursor | None,
+    size: int = PAGE_SIZE,
+) -> Page[T]:
+    """Cut the page `cursor` points at out of `newest_first`, whose `seq` decreases."""
+    if cursor is None:
+        start = 0
+    elif cursor.direction == "before":
+        older = (i for i, item in enumerate(newest_first) if seq(item) < cursor.seq)
+        start = next(older, len(newest_first))
+    else:
+        newer = sum(1 for item in newest_first if seq(item) > cursor.seq)
+        start = max(0, newer - size)
+    items = newest_first[start : start + size]
+    if not items:
+        return Page(items, None, None)
+    more = start + size < len(newest_first)
+    return Page(
+        items,
+        Cursor("before", seq(items[-1])) if more else None,
+        Cursor("after", seq(items[0])) if start > 0 else None,
+    )
+
+
+def page_body(url: URL, page: Page[T], render: Callable[[T], JsonValue]) -> dict[str, JsonValue]:
+    """The page as JSON; `url` is the request's, whose other query parameters the links keep."""
+
+    def link(cursor: Cursor | None) -> str | None:
+        return None if cursor is None else str(url.include_query_params(cursor=cursor.encode()))
+
+    return {
+        "next": link(page.next),
+        "previous": link(page.previous),
+        "results": [render(item) for item in page.items],
+    }

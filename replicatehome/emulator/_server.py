@@ -14,15 +14,13 @@ import threading
 from types import TracebackType
 from typing import TYPE_CHECKING, Self, Unpack, cast
 
+from ._app import EmulatorApp, EmulatorStats
 from ._config import ConfigOptions, EmulatorConfig
 from ._faults import Faults
-from ._stats import EmulatorStats
 
 if TYPE_CHECKING:
     from hypercorn.config import Config
     from hypercorn.typing import Framework
-
-    from ._app import EmulatorApp
 
 __all__ = ["Emulator", "serve"]
 
@@ -81,9 +79,7 @@ class Emulator:
         """
         if config is not None and options:
             raise TypeError("pass either an EmulatorConfig or keyword options, not both")
-        from ._app import EmulatorApp  # Starlette is imported only when an emulator is made.
-
-        self.app: EmulatorApp = EmulatorApp(config or EmulatorConfig(**options))
+        self.app = EmulatorApp(config or EmulatorConfig(**options))
         self._port = port
         self._log_level = log_level
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -209,8 +205,6 @@ def serve(
 ) -> None:
     """Run the emulator in the foreground until Ctrl-C, logging one line per request."""
     from hypercorn.asyncio import serve as hypercorn_serve
-
-    from ._app import EmulatorApp
 
     server_config = _hypercorn_config(None, host, port, log_level)
     if logging.getLevelName(log_level.upper()) <= logging.INFO:

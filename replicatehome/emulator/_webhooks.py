@@ -31,8 +31,9 @@ from typing import TYPE_CHECKING, Final, Literal, get_args
 import httpx
 
 from .._signing import signature, signing_key
+from ._app import EmulatorStats
+from ._follow import pause
 from ._state import RUNNING, Clock, PredictionStore, Record, advance, log_lines, next_change
-from ._stats import EmulatorStats
 
 if TYPE_CHECKING:
     from pydantic import JsonValue
@@ -65,8 +66,6 @@ MAX_FOLLOWERS: Final = 1000
 
 MAX_URL_LENGTH: Final = 2048
 
-_TICK: Final = 0.05  # longest sleep of a follower: how soon it notices a cancel or a stop
-_MIN_SLEEP: Final = 0.001
 
 logger = logging.getLogger(__name__)
 
@@ -220,8 +219,7 @@ class WebhookDispatcher:
                 if not wanted or not throttled:
                     shown = grown
                 due = next_change(record, now)
-                step = _TICK if due is None else min(max(due - now, _MIN_SLEEP), _TICK)
-                await asyncio.sleep(step)
+                await asyncio.sleep(pause(None if due is None else due - now))
 
     async def _deliver(
         self, client: httpx.AsyncClient, url: str, message_id: str, body: bytes

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import base64
 import json
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
+from dataclasses import fields
 
 import httpx
 import pytest
@@ -17,6 +20,7 @@ import pytest
 import replicatehome.emulator
 from replicatehome.catalog import MODELS
 from replicatehome.cli import main
+from replicatehome.cli._parser import build_parser
 from replicatehome.emulator import (
     Emulator,
     EmulatorApp,
@@ -25,29 +29,20 @@ from replicatehome.emulator import (
     create_app,
     emulated_text,
 )
-from replicatehome.emulator._bodies import MAX_BODY_BYTES, MAX_DEPTH
+from replicatehome.emulator._requests import MAX_BODY_BYTES, MAX_DEPTH
 
 from ..helpers import FakeClock
-
-GEMMA, SD3, SDXL = MODELS[0], MODELS[1], MODELS[2]
-BASE = "http://emu.test"
-MAX_POLLS = 500
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(50.0)
-
-
-@pytest.fixture
-def app(clock: FakeClock) -> EmulatorApp:
-    return create_app(EmulatorConfig(starting=0.2, duration=1.0), clock=clock)
-
-
-@pytest.fixture
-async def client(app: EmulatorApp) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=BASE) as client:
-        yield client
+from .helpers import (
+    BAD_BODIES,
+    BAD_INPUT_MEMBERS,
+    BASE,
+    GEMMA,
+    MAX_POLLS,
+    SD3,
+    SDXL,
+    asgi_client,
+    chunked,
+)
 
 
 def body_for(model: str = GEMMA.name, prompt: str = "hello", **inputs: object) -> dict[str, object]:
@@ -56,50 +51,19 @@ def body_for(model: str = GEMMA.name, prompt: str = "hello", **inputs: object) -
 
 
 async def create(
-    client: httpx.AsyncClient, model: str = GEMMA.name, prompt: str = "hello", **inputs: object
+    api: httpx.AsyncClient, model: str = GEMMA.name, prompt: str = "hello", **inputs: object
 ) -> str:
-    response = await client.post("/api/prediction", json=body_for(model, prompt, **inputs))
+    response = await api.post("/api/prediction", json=body_for(model, prompt, **inputs))
     assert response.status_code == 201, response.text
     prediction_id: str = response.json()["id"]
     return prediction_id
 
 
-async def poll(client: httpx.AsyncClient, prediction_id: str) -> dict[str, object]:
-    response = await client.get("/api/poll", params={"id": prediction_id})
+async def poll(api: httpx.AsyncClient, prediction_id: str) -> dict[str, object]:
+    response = await api.get("/api/poll", params={"id": prediction_id})
     assert response.status_code == 200, response.text
     body: dict[str, object] = response.json()
     return body
-
-
-# Members of an `input` object that Python's json module accepts, but that no JSON answer can
-# carry: NaN and infinities (Starlette renders with allow_nan=False), lone surrogates (they do
-# not encode as UTF-8), and nesting past MAX_DEPTH. Shared with the /v1 tests.
-BAD_INPUT_MEMBERS = [
-    pytest.param(b'"t": NaN', "NaN", id="nan"),
-    pytest.param(b'"t": Infinity', "Infinity", id="infinity"),
-    pytest.param(b'"t": [-Infinity]', "-Infinity", id="minus-infinity"),
-    pytest.param(b'"t": 1e400', "1e400", id="float-overflow"),
-    pytest.param(b'"t": {"u": -1E+999}', "-1E+999", id="nested-float-overflow"),
-    pytest.param(b'"t": "\\ud800"', "lone surrogate", id="surrogate-value"),
-    pytest.param(b'"\\udfff": 1', "lone surrogate", id="surrogate-key"),
-    pytest.param(b'"t": ["ok", {"k": "x\\udbff"}]', "lone surrogate", id="nested-surrogate"),
-    # json.loads decodes bytes with "surrogatepass": a surrogate encoded raw gets through too.
-    pytest.param(b'"t": "\xed\xa0\x80"', "lone surrogate", id="raw-surrogate"),
-    pytest.param(b'"t": ' + b"[" * 70 + b"]" * 70, f"more than {MAX_DEPTH}", id="too-deep"),
-]
-
-# Whole bodies that are bad before any field is looked at.
-BAD_BODIES = [
-    pytest.param(b"[" * 100_000, f"more than {MAX_DEPTH}", id="recursion"),
-    pytest.param(b"{" * 100_000, f"more than {MAX_DEPTH}", id="recursion-objects"),
-    pytest.param(b"NaN", "NaN", id="top-level-nan"),
-    pytest.param(b'"\\ud800"', "lone surrogate", id="top-level-surrogate"),
-    pytest.param(b"", "not valid JSON", id="empty"),
-    pytest.param(b"\xff\xfe\x00", "not valid JSON", id="not-unicode"),
-    pytest.param(b"1" * 5000, "not valid JSON", id="int-too-long"),
-    pytest.param(b"null", "must be a JSON object", id="null"),
-    pytest.param(b'"text"', "must be a JSON object", id="string"),
-]
 
 
 def homepage_body(member: bytes = b"", model: str = GEMMA.name, prompt: str = "x") -> bytes:
@@ -109,17 +73,11 @@ def homepage_body(member: bytes = b"", model: str = GEMMA.name, prompt: str = "x
     return head[:-2].encode() + (b", " + member if member else b"") + b"}}"
 
 
-async def chunked(data: bytes, size: int = 64 * 1024) -> AsyncIterator[bytes]:
-    """`data` as a stream without a declared length, so the server has to count."""
-    for start in range(0, len(data), size):
-        yield data[start : start + size]
-
-
 # --- the happy paths --------------------------------------------------------------------------
 
 
-async def test_text_prediction_lifecycle(client: httpx.AsyncClient, clock: FakeClock) -> None:
-    response = await client.post("/api/prediction", json=body_for(prompt="tell me"))
+async def test_text_prediction_lifecycle(api: httpx.AsyncClient, clock: FakeClock) -> None:
+    response = await api.post("/api/prediction", json=body_for(prompt="tell me"))
     assert response.status_code == 201
     assert response.headers["content-type"] == "application/json"
     created = response.json()
@@ -131,45 +89,43 @@ async def test_text_prediction_lifecycle(client: httpx.AsyncClient, clock: FakeC
     assert created["urls"] == {"get": f"{BASE}/api/poll?id={created['id']}"}
 
     clock.now += 0.7
-    halfway = await poll(client, created["id"])
+    halfway = await poll(api, created["id"])
     assert halfway["status"] == "processing"
     assert isinstance(halfway["output"], list)
     assert 0 < len(halfway["output"]) < len(emulated_text(GEMMA.name, "tell me").split())
 
     clock.now += 1.0
-    done = await poll(client, created["id"])
+    done = await poll(api, created["id"])
     assert done["status"] == "succeeded"
     assert isinstance(done["output"], list)
     assert "".join(done["output"]) == emulated_text(GEMMA.name, "tell me")
     assert done["metrics"] == {"predict_time": 1.0, "total_time": 1.2}
 
 
-async def test_image_prediction_serves_its_pngs(
-    client: httpx.AsyncClient, clock: FakeClock
-) -> None:
-    prediction_id = await create(client, SDXL.name, num_outputs=2)
+async def test_image_prediction_serves_its_pngs(api: httpx.AsyncClient, clock: FakeClock) -> None:
+    prediction_id = await create(api, SDXL.name, num_outputs=2)
     clock.now += 0.5
-    assert (await poll(client, prediction_id))["output"] is None
-    assert (await client.get(f"/files/{prediction_id}/out-0.png")).status_code == 404
+    assert (await poll(api, prediction_id))["output"] is None
+    assert (await api.get(f"/files/{prediction_id}/out-0.png")).status_code == 404
 
     clock.now += 1.0
-    done = await poll(client, prediction_id)
+    done = await poll(api, prediction_id)
     assert done["status"] == "succeeded"
     assert done["output"] == [
         f"{BASE}/files/{prediction_id}/out-0.png",
         f"{BASE}/files/{prediction_id}/out-1.png",
     ]
-    first, second = [await client.get(f"/files/{prediction_id}/out-{n}.png") for n in (0, 1)]
+    first, second = [await api.get(f"/files/{prediction_id}/out-{n}.png") for n in (0, 1)]
     assert first.status_code == second.status_code == 200
     assert first.headers["content-type"] == "image/png"
     assert first.content.startswith(b"\x89PNG\r\n\x1a\n")
     assert first.content != second.content
-    assert (await client.get(f"/files/{prediction_id}/out-2.png")).status_code == 404
+    assert (await api.get(f"/files/{prediction_id}/out-2.png")).status_code == 404
 
 
 async def test_image_count_comes_from_the_config(clock: FakeClock) -> None:
     app = create_app(EmulatorConfig(starting=0, duration=0, image_count=3), clock=clock)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=BASE) as client:
+    async with asgi_client(app) as client:
         done = await poll(client, await create(client, SD3.name))
     assert isinstance(done["output"], list)
     assert len(done["output"]) == 3
@@ -187,12 +143,10 @@ async def test_image_count_comes_from_the_config(clock: FakeClock) -> None:
         "/files/{image}/out-0x1.png",
     ],
 )
-async def test_unknown_files_are_404(
-    client: httpx.AsyncClient, clock: FakeClock, path: str
-) -> None:
-    text, image = await create(client), await create(client, SDXL.name)
+async def test_unknown_files_are_404(api: httpx.AsyncClient, clock: FakeClock, path: str) -> None:
+    text, image = await create(api), await create(api, SDXL.name)
     clock.now += 10
-    response = await client.get(path.format(text=text, image=image))
+    response = await api.get(path.format(text=text, image=image))
     assert response.status_code == 404
     assert response.json() == {"detail": "File not found"}
 
@@ -217,20 +171,20 @@ async def test_unknown_files_are_404(
     ],
 )
 async def test_create_validates_like_the_real_service(
-    client: httpx.AsyncClient, app: EmulatorApp, content: bytes, status: int, detail: str
+    api: httpx.AsyncClient, app: EmulatorApp, content: bytes, status: int, detail: str
 ) -> None:
-    response = await client.post("/api/prediction", content=content)
+    response = await api.post("/api/prediction", content=content)
     assert response.status_code == status
     assert response.headers["content-type"] == "application/json"
     assert detail in response.json()["detail"]
     assert app.stats.predictions == 0
 
 
-async def test_a_valid_body_survives_the_round_trip(client: httpx.AsyncClient) -> None:
+async def test_a_valid_body_survives_the_round_trip(api: httpx.AsyncClient) -> None:
     # The edges of what is accepted: escaped surrogate pairs, big finite numbers, MAX_DEPTH.
     deep = b"[" * (MAX_DEPTH - 2) + b"]" * (MAX_DEPTH - 2)  # the body and its input are 2
     member = b'"e": "\\ud83d\\ude00", "f": 1e308, "g": -0.0, "h": ' + b"9" * 400 + b', "d": ' + deep
-    response = await client.post("/api/prediction", content=homepage_body(member))
+    response = await api.post("/api/prediction", content=homepage_body(member))
     assert response.status_code == 201, response.text
     echoed = response.json()["input"]
     assert echoed["e"] == "\U0001f600"
@@ -240,24 +194,24 @@ async def test_a_valid_body_survives_the_round_trip(client: httpx.AsyncClient) -
 
 @pytest.mark.parametrize(("member", "detail"), BAD_INPUT_MEMBERS)
 async def test_create_refuses_json_it_could_not_send_back(
-    client: httpx.AsyncClient, app: EmulatorApp, clock: FakeClock, member: bytes, detail: str
+    api: httpx.AsyncClient, app: EmulatorApp, clock: FakeClock, member: bytes, detail: str
 ) -> None:
-    kept = await create(client)
-    response = await client.post("/api/prediction", content=homepage_body(member))
+    kept = await create(api)
+    response = await api.post("/api/prediction", content=homepage_body(member))
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/json"
     assert detail in response.json()["detail"]
     assert app.stats.predictions == 1  # nothing stored
     clock.now += 5
-    assert (await poll(client, kept))["status"] == "succeeded"  # the others still render
-    await create(client)
+    assert (await poll(api, kept))["status"] == "succeeded"  # the others still render
+    await create(api)
 
 
 @pytest.mark.parametrize(("content", "detail"), BAD_BODIES)
 async def test_create_refuses_bad_bodies(
-    client: httpx.AsyncClient, app: EmulatorApp, content: bytes, detail: str
+    api: httpx.AsyncClient, app: EmulatorApp, content: bytes, detail: str
 ) -> None:
-    response = await client.post("/api/prediction", content=content)
+    response = await api.post("/api/prediction", content=content)
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/json"
     assert detail in response.json()["detail"]
@@ -266,7 +220,7 @@ async def test_create_refuses_bad_bodies(
 
 @pytest.mark.parametrize("declared", [True, False])
 async def test_create_refuses_bodies_over_the_cap(
-    client: httpx.AsyncClient, app: EmulatorApp, declared: bool
+    api: httpx.AsyncClient, app: EmulatorApp, declared: bool
 ) -> None:
     padding = "x" * (MAX_BODY_BYTES - len(homepage_body(prompt="")))
     at_cap = homepage_body(prompt=padding)
@@ -274,7 +228,7 @@ async def test_create_refuses_bodies_over_the_cap(
     over = homepage_body(prompt=padding + "x")
     for data, status in [(over, 413), (at_cap, 201)]:
         content = data if declared else chunked(data)
-        response = await client.post("/api/prediction", content=content)
+        response = await api.post("/api/prediction", content=content)
         assert response.status_code == status
         assert response.headers["content-type"] == "application/json"
         if status == 413:
@@ -283,20 +237,20 @@ async def test_create_refuses_bodies_over_the_cap(
     assert app.stats.predictions == 1
 
 
-async def test_poll_errors(client: httpx.AsyncClient) -> None:
-    missing = await client.get("/api/poll")
+async def test_poll_errors(api: httpx.AsyncClient) -> None:
+    missing = await api.get("/api/poll")
     assert missing.status_code == 400
     assert "'id'" in missing.json()["detail"]
     # A percent-encoded lone surrogate, and bytes that are not UTF-8, decode to U+FFFD.
     for query in ["id=doesnotexist", "id=%ED%A0%80", "id=%FF", "id=" + "x" * 10_000]:
-        unknown = await client.get(f"/api/poll?{query}")
+        unknown = await api.get(f"/api/poll?{query}")
         assert unknown.status_code == 404
         assert unknown.json() == {"detail": "Prediction not found"}
 
 
-async def test_unknown_routes_and_methods_answer_json(client: httpx.AsyncClient) -> None:
-    assert (await client.get("/nope")).json() == {"detail": "Not Found"}
-    wrong = await client.get("/api/prediction")
+async def test_unknown_routes_and_methods_answer_json(api: httpx.AsyncClient) -> None:
+    assert (await api.get("/nope")).json() == {"detail": "Not Found"}
+    wrong = await api.get("/api/prediction")
     assert wrong.status_code == 405
     assert wrong.json() == {"detail": "Method Not Allowed"}
     assert wrong.headers["allow"] == "POST"
@@ -307,10 +261,10 @@ async def test_unknown_routes_and_methods_answer_json(client: httpx.AsyncClient)
 
 @pytest.mark.parametrize(("retry_after", "header"), [(1.0, "1"), (0.5, "0.5"), (2.0, "2")])
 async def test_rate_limit(
-    client: httpx.AsyncClient, app: EmulatorApp, retry_after: float, header: str
+    api: httpx.AsyncClient, app: EmulatorApp, retry_after: float, header: str
 ) -> None:
     app.faults = Faults(rate_limit_rate=1.0, retry_after=retry_after)
-    response = await client.post("/api/prediction", json=body_for())
+    response = await api.post("/api/prediction", json=body_for())
     assert response.status_code == 429
     assert response.headers["retry-after"] == header
     assert response.json()["detail"].startswith("Request was throttled. ")
@@ -318,12 +272,12 @@ async def test_rate_limit(
 
 
 async def test_server_errors_are_html_gateway_pages(
-    client: httpx.AsyncClient, app: EmulatorApp
+    api: httpx.AsyncClient, app: EmulatorApp
 ) -> None:
     app.faults = Faults(server_error_rate=1.0)
     statuses = set()
     for _ in range(30):
-        response = await client.get("/api/poll", params={"id": "x"})
+        response = await api.get("/api/poll", params={"id": "x"})
         statuses.add(response.status_code)
         assert response.headers["content-type"] == "text/html; charset=utf-8"
         assert response.text.startswith(f"<html>\r\n<head><title>{response.status_code} ")
@@ -333,63 +287,63 @@ async def test_server_errors_are_html_gateway_pages(
 
 
 async def test_text_plain_content_type(
-    client: httpx.AsyncClient, app: EmulatorApp, clock: FakeClock
+    api: httpx.AsyncClient, app: EmulatorApp, clock: FakeClock
 ) -> None:
     app.faults = Faults(text_plain=True, routes=frozenset({"create", "poll", "file"}))
-    created = await client.post("/api/prediction", json=body_for(SDXL.name))
+    created = await api.post("/api/prediction", json=body_for(SDXL.name))
     assert created.headers["content-type"] == "text/plain; charset=utf-8"
     clock.now += 5
-    polled = await client.get("/api/poll", params={"id": created.json()["id"]})
+    polled = await api.get("/api/poll", params={"id": created.json()["id"]})
     assert polled.headers["content-type"] == "text/plain; charset=utf-8"
     assert polled.json()["status"] == "succeeded"
-    image = await client.get(polled.json()["output"][0])
+    image = await api.get(polled.json()["output"][0])
     assert image.headers["content-type"] == "image/png"
 
 
-async def test_max_faults_then_behaves(client: httpx.AsyncClient, app: EmulatorApp) -> None:
+async def test_max_faults_then_behaves(api: httpx.AsyncClient, app: EmulatorApp) -> None:
     app.faults = Faults(rate_limit_rate=1.0, max_faults=2)
-    statuses = [(await client.post("/api/prediction", json=body_for())).status_code for _ in "abc"]
+    statuses = [(await api.post("/api/prediction", json=body_for())).status_code for _ in "abc"]
     assert statuses == [429, 429, 201]
     assert app.stats.faults == 2
     assert app.stats.predictions == 1
 
 
 async def test_faults_apply_only_to_their_routes(
-    client: httpx.AsyncClient, app: EmulatorApp, clock: FakeClock
+    api: httpx.AsyncClient, app: EmulatorApp, clock: FakeClock
 ) -> None:
     app.faults = Faults(server_error_rate=1.0, slow_seconds=5.0, routes=frozenset({"file"}))
-    prediction_id = await create(client, SDXL.name)
+    prediction_id = await create(api, SDXL.name)
     clock.now += 5
-    done = await poll(client, prediction_id)
+    done = await poll(api, prediction_id)
     assert isinstance(done["output"], list)
     app.faults = Faults(server_error_rate=1.0, routes=frozenset({"file"}))
-    assert (await client.get(str(done["output"][0]))).status_code in {502, 503, 504}
+    assert (await api.get(str(done["output"][0]))).status_code in {502, 503, 504}
 
 
-async def test_slow_requests(client: httpx.AsyncClient, app: EmulatorApp) -> None:
+async def test_slow_requests(api: httpx.AsyncClient, app: EmulatorApp) -> None:
     app.faults = Faults(slow_seconds=0.05)
     began = time.perf_counter()
-    await create(client)
+    await create(api)
     assert time.perf_counter() - began >= 0.05
 
 
-async def test_failure_rate(client: httpx.AsyncClient, app: EmulatorApp, clock: FakeClock) -> None:
+async def test_failure_rate(api: httpx.AsyncClient, app: EmulatorApp, clock: FakeClock) -> None:
     app.faults = Faults(failure_rate=1.0)
-    prediction_id = await create(client)
+    prediction_id = await create(api)
     clock.now += 5
-    failed = await poll(client, prediction_id)
+    failed = await poll(api, prediction_id)
     assert failed["status"] == "failed"
     assert isinstance(failed["error"], str)
     assert failed["error"]
     assert failed["completed_at"] is not None
 
 
-async def test_never_finish(client: httpx.AsyncClient, app: EmulatorApp, clock: FakeClock) -> None:
+async def test_never_finish(api: httpx.AsyncClient, app: EmulatorApp, clock: FakeClock) -> None:
     app.faults = Faults(never_finish=True)
-    prediction_id = await create(client)
+    prediction_id = await create(api)
     app.faults = Faults()  # the fate is fixed at creation
     clock.now += 3600
-    stuck = await poll(client, prediction_id)
+    stuck = await poll(api, prediction_id)
     assert stuck["status"] == "processing"
     assert stuck["output"]
     assert stuck["completed_at"] is None
@@ -399,16 +353,16 @@ async def test_never_finish(client: httpx.AsyncClient, app: EmulatorApp, clock: 
 
 
 async def test_counters_and_reset(
-    client: httpx.AsyncClient, app: EmulatorApp, clock: FakeClock
+    api: httpx.AsyncClient, app: EmulatorApp, clock: FakeClock
 ) -> None:
-    prediction_id = await create(client, SDXL.name)
+    prediction_id = await create(api, SDXL.name)
     clock.now += 5
     for _ in range(3):
-        await poll(client, prediction_id)
-    await client.get("/api/poll", params={"id": "unknown"})
-    await client.get(f"/files/{prediction_id}/out-0.png")
+        await poll(api, prediction_id)
+    await api.get("/api/poll", params={"id": "unknown"})
+    await api.get(f"/files/{prediction_id}/out-0.png")
     app.faults = Faults(rate_limit_rate=1.0)
-    await client.get("/api/poll", params={"id": prediction_id})
+    await api.get("/api/poll", params={"id": prediction_id})
 
     assert app.stats.requests == {"create": 1, "poll": 5, "file": 1}
     # Unknown ids are not remembered, and faulted polls never got here.
@@ -424,9 +378,7 @@ async def test_counters_and_reset(
 async def test_reset_forgets_predictions_files_counters_and_faults(clock: FakeClock) -> None:
     configured = Faults(slow_seconds=0.001)
     app = create_app(EmulatorConfig(starting=0.2, duration=1.0, faults=configured), clock=clock)
-    auth = {"Authorization": "Bearer r8_test"}
-    transport = httpx.ASGITransport(app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE, headers=auth) as client:
+    async with asgi_client(app) as client:
         old = await create(client)
         uploaded = await client.post("/v1/files", files={"content": ("a.txt", b"hi", "text/plain")})
         file_id = uploaded.json()["id"]
@@ -457,8 +409,6 @@ def test_emulator_reset_resets_its_app() -> None:
 
 # --- bounded state ----------------------------------------------------------------------------
 
-AUTH = {"Authorization": "Bearer r8_test"}
-
 
 @pytest.fixture
 def bounded(clock: FakeClock) -> EmulatorApp:
@@ -467,70 +417,63 @@ def bounded(clock: FakeClock) -> EmulatorApp:
     return create_app(config, clock=clock)
 
 
-@pytest.fixture
-async def bounded_client(bounded: EmulatorApp) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(bounded)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE, headers=AUTH) as client:
-        yield client
-
-
-async def assert_gone(client: httpx.AsyncClient, prediction_id: str) -> None:
+async def assert_gone(api: httpx.AsyncClient, prediction_id: str) -> None:
     """Every route answers 404 for `prediction_id`, as for an id that never existed."""
-    polled = await client.get("/api/poll", params={"id": prediction_id})
+    polled = await api.get("/api/poll", params={"id": prediction_id})
     assert (polled.status_code, polled.json()) == (404, {"detail": "Prediction not found"})
     for method, suffix in [("GET", ""), ("POST", "/cancel"), ("GET", "/stream")]:
-        response = await client.request(method, f"/v1/predictions/{prediction_id}{suffix}")
+        response = await api.request(method, f"/v1/predictions/{prediction_id}{suffix}")
         assert response.status_code == 404
         assert response.headers["content-type"] == "application/problem+json"
-    assert (await client.get(f"/files/{prediction_id}/out-0.png")).status_code == 404
+    assert (await api.get(f"/files/{prediction_id}/out-0.png")).status_code == 404
 
 
 async def test_finished_predictions_expire_after_the_ttl(
-    bounded_client: httpx.AsyncClient, bounded: EmulatorApp, clock: FakeClock
+    bounded_api: httpx.AsyncClient, bounded: EmulatorApp, clock: FakeClock
 ) -> None:
-    text, image = await create(bounded_client), await create(bounded_client, SDXL.name)
+    text, image = await create(bounded_api), await create(bounded_api, SDXL.name)
     clock.now += 1.2 + 9.99  # succeeded 1.2 s after creation: 9.99 s ago
-    assert (await poll(bounded_client, text))["status"] == "succeeded"
-    assert (await bounded_client.get(f"/files/{image}/out-0.png")).status_code == 200
+    assert (await poll(bounded_api, text))["status"] == "succeeded"
+    assert (await bounded_api.get(f"/files/{image}/out-0.png")).status_code == 200
     assert bounded.stats.polls == {text: 1}
     clock.now += 0.02
-    await assert_gone(bounded_client, text)
-    await assert_gone(bounded_client, image)
+    await assert_gone(bounded_api, text)
+    await assert_gone(bounded_api, image)
     assert bounded.stats.polls == {}  # a prediction's poll count goes with it
     assert bounded.stats.predictions == 2
 
 
 async def test_running_predictions_never_expire_and_canceled_ones_do(
-    bounded_client: httpx.AsyncClient, bounded: EmulatorApp, clock: FakeClock
+    bounded_api: httpx.AsyncClient, bounded: EmulatorApp, clock: FakeClock
 ) -> None:
     bounded.faults = Faults(never_finish=True)
-    stuck = await create(bounded_client)
+    stuck = await create(bounded_api)
     clock.now += 1e6
-    assert (await poll(bounded_client, stuck))["status"] == "processing"
-    canceled = await bounded_client.post(f"/v1/predictions/{stuck}/cancel")
+    assert (await poll(bounded_api, stuck))["status"] == "processing"
+    canceled = await bounded_api.post(f"/v1/predictions/{stuck}/cancel")
     assert canceled.json()["status"] == "canceled"
     clock.now += 9.99
-    assert (await poll(bounded_client, stuck))["status"] == "canceled"
+    assert (await poll(bounded_api, stuck))["status"] == "canceled"
     clock.now += 0.02
-    await assert_gone(bounded_client, stuck)
+    await assert_gone(bounded_api, stuck)
 
 
 async def test_the_cap_drops_expired_predictions_first_then_the_oldest(
-    bounded_client: httpx.AsyncClient, bounded: EmulatorApp, clock: FakeClock
+    bounded_api: httpx.AsyncClient, bounded: EmulatorApp, clock: FakeClock
 ) -> None:
     bounded.faults = Faults(never_finish=True)
-    oldest = await create(bounded_client)  # still running: only the cap can drop it
+    oldest = await create(bounded_api)  # still running: only the cap can drop it
     bounded.faults = Faults()
-    expired = await create(bounded_client)
+    expired = await create(bounded_api)
     clock.now += 20
-    kept = [await create(bounded_client), await create(bounded_client)]
+    kept = [await create(bounded_api), await create(bounded_api)]
     # Four created, three kept: the expired one made room, not the oldest.
-    assert (await poll(bounded_client, oldest))["status"] == "processing"
-    await assert_gone(bounded_client, expired)
-    kept.append(await create(bounded_client))
-    await assert_gone(bounded_client, oldest)
+    assert (await poll(bounded_api, oldest))["status"] == "processing"
+    await assert_gone(bounded_api, expired)
+    kept.append(await create(bounded_api))
+    await assert_gone(bounded_api, oldest)
     for prediction_id in kept:
-        assert (await poll(bounded_client, prediction_id))["status"] in ("starting", "succeeded")
+        assert (await poll(bounded_api, prediction_id))["status"] in ("starting", "succeeded")
     assert len({oldest, expired, *kept}) == 5  # ids never repeat, eviction or not
     assert bounded.stats.predictions == 5
 
@@ -564,12 +507,67 @@ def test_serve_takes_the_bounds_as_flags(
     assert len(configs) == 2
 
 
+def test_serve_has_a_flag_for_every_config_field() -> None:
+    parser = build_parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    flags = {action.dest for action in commands.choices["serve"]._actions}
+    fields_ = {f.name for f in fields(EmulatorConfig)} | {f.name for f in fields(Faults)}
+    # `faults` is made of the Faults flags; `models` are the catalog's, objects no flag spells.
+    assert fields_ - flags == {"faults", "models"}
+    assert flags - fields_ == {"help", "host", "port", "log_level"}
+
+
+def test_serve_takes_the_webhook_deployment_token_and_fault_flags(
+    served_configs: list[EmulatorConfig], capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = "whsec_" + base64.b64encode(b"a secret for the flags").decode()
+    flags = [
+        *("--api-tokens", "r8_a,r8_b", "--deployments", f"acme/writer={GEMMA.name}"),
+        *("--webhook-secret", secret, "--webhook-retry-delays", "0.1,0.2"),
+        *("--files-secret", "files", "--max-upload-bytes", "100"),
+        *("--image-count", "2", "--image-size", "64"),
+        *("--fault-routes", "create,stream", "--slow", "0.5", "--text-plain"),
+    ]
+    assert main(["serve", *flags]) == 0
+    assert main(["serve", "--webhook-retry-delays", ""]) == 0
+    given, no_retries = served_configs
+    assert (given.api_tokens, given.deployments) == (
+        frozenset({"r8_a", "r8_b"}),
+        {"acme/writer": GEMMA.name},
+    )
+    assert (given.webhook_secret, given.webhook_retry_delays) == (secret, (0.1, 0.2))
+    assert (given.files_secret, given.max_upload_bytes) == ("files", 100)
+    assert (given.image_count, given.image_size) == (2, 64)
+    assert given.faults == Faults(
+        routes=frozenset({"create", "stream"}), slow_seconds=0.5, text_plain=True
+    )
+    assert no_retries.webhook_retry_delays == ()
+    assert (no_retries.api_tokens, no_retries.deployments, no_retries.faults) == (
+        None,
+        None,
+        Faults(),
+    )
+    for bad, why in (  # refused by Faults or EmulatorConfig, which say why
+        (["--fault-routes", "create,nope"], "unknown routes ['nope']"),
+        (["--deployments", "acme/writer=acme/unknown"], "runs unknown model"),
+        (["--webhook-secret", "not-whsec"], "webhook_secret must be"),
+        (["--api-tokens", "r8_a,"], "must not contain an empty token"),
+        (["--image-count", "11"], "image_count must be between 1 and 10"),
+    ):
+        assert main(["serve", *bad]) == 2, bad
+        assert why in capsys.readouterr().err
+    for bad in (["--deployments", "acme/writer"], ["--webhook-retry-delays", "soon"]):
+        with pytest.raises(SystemExit, match="2"):  # refused by the parser, with the usage
+            main(["serve", *bad])
+        assert "must be" in capsys.readouterr().err
+    assert len(served_configs) == 2
+
+
 async def test_an_input_can_ask_for_its_own_duration(clock: FakeClock) -> None:
     app = create_app(
         EmulatorConfig(starting=0.2, duration=1.0, duration_from_input="seconds"), clock=clock
     )
-    transport = httpx.ASGITransport(app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+    async with asgi_client(app) as client:
         long = await create(client, seconds=3)
         short = await create(client)  # no key: the configured duration
         response = await client.post(
@@ -716,11 +714,13 @@ def test_importing_the_sdk_does_not_import_the_server_stack() -> None:
         "import sys, replicatehome, replicatehome.emulator\n"
         "assert 'starlette' not in sys.modules and 'hypercorn' not in sys.modules\n"
         "from replicatehome.emulator import EmulatorApp\n"
+        "assert 'starlette' not in sys.modules\n"
+        "EmulatorApp()\n"
         "assert 'starlette' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=30)
     with pytest.raises(AttributeError):
-        _ = replicatehome.emulator.NoSuchThing
+        _ = replicatehome.emulator.NoSuchThing  # type: ignore[attr-defined]
 
 
 def _exchange(sock: socket.socket, head: bytes, body: bytes) -> bytes:

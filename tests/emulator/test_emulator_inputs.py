@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import math
 import struct
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,20 +23,13 @@ from replicatehome.errors import InputValidationError
 from replicatehome.inputs import INPUT_MODELS, check_input
 
 from ..helpers import FakeClock
+from .helpers import GEMMA, PLAYGROUND, SD3, SDXL, asgi_client
 
-GEMMA, SD3, SDXL, PLAYGROUND = MODELS
-BASE = "http://emu.test"
-AUTH = {"Authorization": "Bearer r8_test"}
 PUBLISHED: dict[str, dict[str, JsonValue]] = json.loads(
     (Path(__file__).parent / "published_schemas.json").read_text()
 )
 Route = Literal["homepage", "model", "version", "deployment"]
 ROUTES: list[Route] = ["homepage", "model", "version", "deployment"]
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(50.0)
 
 
 @pytest.fixture
@@ -46,34 +39,27 @@ def app(clock: FakeClock) -> EmulatorApp:
     )
 
 
-@pytest.fixture
-async def http(app: EmulatorApp) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE, headers=AUTH) as client:
-        yield client
-
-
 async def post(
-    http: httpx.AsyncClient, route: Route, spec: ModelSpec, inputs: Mapping[str, object]
+    api: httpx.AsyncClient, route: Route, spec: ModelSpec, inputs: Mapping[str, object]
 ) -> httpx.Response:
     """Create a prediction of `spec` with `inputs` on one of the four create routes."""
     if route == "homepage":
         body = {"model": spec.name, "version": spec.version, "input": inputs}
-        return await http.post("/api/prediction", json=body)
+        return await api.post("/api/prediction", json=body)
     if route == "version":
-        return await http.post("/v1/predictions", json={"version": spec.version, "input": inputs})
+        return await api.post("/v1/predictions", json={"version": spec.version, "input": inputs})
     kind = "models" if route == "model" else "deployments"
-    return await http.post(f"/v1/{kind}/{spec.name}/predictions", json={"input": inputs})
+    return await api.post(f"/v1/{kind}/{spec.name}/predictions", json={"input": inputs})
 
 
 async def finished(
-    http: httpx.AsyncClient, clock: FakeClock, spec: ModelSpec, inputs: Mapping[str, object]
+    api: httpx.AsyncClient, clock: FakeClock, spec: ModelSpec, inputs: Mapping[str, object]
 ) -> dict[str, JsonValue]:
     """The prediction of `spec` with `inputs`, created on /v1 and polled once it has ended."""
-    created = await post(http, "model", spec, inputs)
+    created = await post(api, "model", spec, inputs)
     assert created.status_code == 201, created.text
     clock.now += 5
-    polled = await http.get(f"/v1/predictions/{created.json()['id']}")
+    polled = await api.get(f"/v1/predictions/{created.json()['id']}")
     body: dict[str, JsonValue] = polled.json()
     assert body["status"] == "succeeded"
     return body
@@ -142,7 +128,7 @@ def sdk_problems(model: str, inputs: Mapping[str, object]) -> list[str]:
 @pytest.mark.parametrize("route", ROUTES)
 @pytest.mark.parametrize("spec", MODELS, ids=[spec.alias for spec in MODELS])
 async def test_every_field_is_checked_as_the_sdk_checks_it(
-    http: httpx.AsyncClient, app: EmulatorApp, route: Route, spec: ModelSpec
+    api: httpx.AsyncClient, app: EmulatorApp, route: Route, spec: ModelSpec
 ) -> None:
     cases = list(field_cases(spec.name))
     assert {field for field, _, _ in cases} == set(INPUT_MODELS[spec.name].model_fields)
@@ -151,7 +137,7 @@ async def test_every_field_is_checked_as_the_sdk_checks_it(
         inputs = {"prompt": "a fox", field: value}
         expected = sdk_problems(spec.name, inputs)
         assert not expected if valid else expected, (field, value)  # the cases are right
-        response = await post(http, route, spec, inputs)
+        response = await post(api, route, spec, inputs)
         if valid:
             assert response.status_code == 201, (field, value, response.text)
             created += 1
@@ -163,10 +149,10 @@ async def test_every_field_is_checked_as_the_sdk_checks_it(
 
 
 async def test_homepage_answers_every_problem_in_its_own_shape(
-    http: httpx.AsyncClient, app: EmulatorApp
+    api: httpx.AsyncClient, app: EmulatorApp
 ) -> None:
     inputs = {"prompt": "a fox", "aspect_ratio": "16x9", "steps": 40, "cfg": "high"}
-    response = await post(http, "homepage", SD3, inputs)
+    response = await post(api, "homepage", SD3, inputs)
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/json"
     assert response.json() == {
@@ -181,10 +167,10 @@ async def test_homepage_answers_every_problem_in_its_own_shape(
 
 @pytest.mark.parametrize("route", ["model", "version", "deployment"])
 async def test_v1_answers_every_problem_as_problem_details(
-    http: httpx.AsyncClient, route: Route
+    api: httpx.AsyncClient, route: Route
 ) -> None:
     inputs = {"prompt": "a fox", "temperature": 0, "top_k": 2.5, "temprature": 0.2}
-    response = await post(http, route, GEMMA, inputs)
+    response = await post(api, route, GEMMA, inputs)
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     body = response.json()
@@ -211,21 +197,21 @@ async def test_v1_answers_every_problem_as_problem_details(
 
 @pytest.mark.parametrize("route", ROUTES)
 async def test_unknown_names_are_ignored_and_kept(
-    http: httpx.AsyncClient, clock: FakeClock, route: Route
+    api: httpx.AsyncClient, clock: FakeClock, route: Route
 ) -> None:
     # The real API ignores names a model does not have: that is how `temprature=` went unseen.
     inputs = {"prompt": "a fox", "temprature": "hot", "num_outputs": 3, "seconds": 0.5}
-    response = await post(http, route, SD3, inputs)
+    response = await post(api, route, SD3, inputs)
     assert response.status_code == 201, response.text
     assert response.json()["input"] == inputs  # echoed as sent
     clock.now += 0.2 + 0.5  # `seconds`, the emulator's own knob, still sets the duration
-    polled = await http.get("/api/poll", params={"id": response.json()["id"]})
+    polled = await api.get("/api/poll", params={"id": response.json()["id"]})
     assert polled.json()["status"] == "succeeded"
     assert len(polled.json()["output"]) == 1  # SD3 has no num_outputs
 
 
-async def test_the_test_knob_is_checked_with_the_schema(http: httpx.AsyncClient) -> None:
-    response = await post(http, "model", SDXL, {"width": 10, "seconds": "long"})
+async def test_the_test_knob_is_checked_with_the_schema(api: httpx.AsyncClient) -> None:
+    response = await post(api, "model", SDXL, {"width": 10, "seconds": "long"})
     assert response.json()["detail"] == (
         "- input.width: Input should be greater than or equal to 256\n"
         "- input.seconds: Input should be a number of seconds from 0 to 86400"
@@ -233,9 +219,9 @@ async def test_the_test_knob_is_checked_with_the_schema(http: httpx.AsyncClient)
 
 
 async def test_a_missing_prompt_takes_the_schema_default(
-    http: httpx.AsyncClient, clock: FakeClock
+    api: httpx.AsyncClient, clock: FakeClock
 ) -> None:
-    done = await finished(http, clock, GEMMA, {})
+    done = await finished(api, clock, GEMMA, {})
     default = INPUT_MODELS[GEMMA.name].model_fields["prompt"].default
     assert "".join(done["output"]) == emulated_text(GEMMA.name, default)  # type: ignore[arg-type]
 
@@ -243,14 +229,12 @@ async def test_a_missing_prompt_takes_the_schema_default(
 async def test_models_outside_the_catalog_still_need_a_prompt(clock: FakeClock) -> None:
     other = ModelSpec("acme/painter", None, "image")
     app = create_app(EmulatorConfig(models=(other,)), clock=clock)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app), base_url=BASE, headers=AUTH
-    ) as http:
-        missing = await post(http, "model", other, {"num_outputs": 11})
+    async with asgi_client(app) as api:
+        missing = await post(api, "model", other, {"num_outputs": 11})
         assert missing.json()["detail"] == (
             "- input.prompt: Input should be a string: the prompt is required"
         )
-        accepted = await post(http, "model", other, {"prompt": "p", "num_outputs": 10})
+        accepted = await post(api, "model", other, {"prompt": "p", "num_outputs": 10})
         assert accepted.status_code == 201
 
 
@@ -281,22 +265,22 @@ SIZE_READERS = {"png": png_size, "webp": webp_size, "jpg": jpeg_size}
 CONTENT_TYPES = {"png": "image/png", "webp": "image/webp", "jpg": "image/jpeg"}
 
 
-async def images(http: httpx.AsyncClient, done: Mapping[str, JsonValue]) -> list[httpx.Response]:
+async def images(api: httpx.AsyncClient, done: Mapping[str, JsonValue]) -> list[httpx.Response]:
     urls = done["output"]
     assert isinstance(urls, list)
-    return [await http.get(str(url)) for url in urls]
+    return [await api.get(str(url)) for url in urls]
 
 
 @pytest.mark.parametrize("image_format", ["webp", "jpg", "png", None])
 async def test_sd3_draws_in_the_asked_format_and_aspect_ratio(
-    http: httpx.AsyncClient, clock: FakeClock, image_format: str | None
+    api: httpx.AsyncClient, clock: FakeClock, image_format: str | None
 ) -> None:
     inputs: dict[str, object] = {"prompt": "a fox", "aspect_ratio": "16:9"}
     if image_format is not None:
         inputs["output_format"] = image_format
     fmt = image_format or "webp"  # the schema's default
-    done = await finished(http, clock, SD3, inputs)
-    [image] = await images(http, done)
+    done = await finished(api, clock, SD3, inputs)
+    [image] = await images(api, done)
     assert str(done["output"][0]).endswith(f"/out-0.{fmt}")  # type: ignore[index]
     assert image.headers["content-type"] == CONTENT_TYPES[fmt]
     assert SIZE_READERS[fmt](image.content) == SD3_SIZES["16:9"] == (1344, 768)
@@ -304,21 +288,21 @@ async def test_sd3_draws_in_the_asked_format_and_aspect_ratio(
 
 @pytest.mark.parametrize("spec", [SDXL, PLAYGROUND], ids=["sdxl", "playground"])
 async def test_width_height_and_num_outputs(
-    http: httpx.AsyncClient, clock: FakeClock, spec: ModelSpec
+    api: httpx.AsyncClient, clock: FakeClock, spec: ModelSpec
 ) -> None:
     inputs = {"prompt": "a fox", "width": 512, "height": 768, "num_outputs": 3}
-    done = await finished(http, clock, spec, inputs)
-    drawn = await images(http, done)
+    done = await finished(api, clock, spec, inputs)
+    drawn = await images(api, done)
     assert [png_size(image.content) for image in drawn] == [(512, 768)] * 3
     assert len({image.content for image in drawn}) == 3
-    default = await images(http, await finished(http, clock, spec, {"prompt": "a fox"}))
+    default = await images(api, await finished(api, clock, spec, {"prompt": "a fox"}))
     assert [png_size(image.content) for image in default] == [(1024, 1024)]
 
 
-async def test_a_seed_makes_images_reproducible(http: httpx.AsyncClient, clock: FakeClock) -> None:
+async def test_a_seed_makes_images_reproducible(api: httpx.AsyncClient, clock: FakeClock) -> None:
     async def drawn(**inputs: object) -> bytes:
-        done = await finished(http, clock, SDXL, {"prompt": "a fox", "width": 256, **inputs})
-        return (await images(http, done))[0].content
+        done = await finished(api, clock, SDXL, {"prompt": "a fox", "width": 256, **inputs})
+        return (await images(api, done))[0].content
 
     seeded = await drawn(seed=42)
     assert await drawn(seed=42) == seeded
@@ -329,15 +313,15 @@ async def test_a_seed_makes_images_reproducible(http: httpx.AsyncClient, clock: 
 
 @pytest.mark.parametrize("tokens", [1, 5, 200])
 async def test_max_new_tokens_cuts_the_text(
-    http: httpx.AsyncClient, clock: FakeClock, tokens: int
+    api: httpx.AsyncClient, clock: FakeClock, tokens: int
 ) -> None:
-    done = await finished(http, clock, GEMMA, {"prompt": "a fox", "max_new_tokens": tokens})
+    done = await finished(api, clock, GEMMA, {"prompt": "a fox", "max_new_tokens": tokens})
     output = done["output"]
     assert isinstance(output, list)
     whole = emulated_text(GEMMA.name, "a fox")
     assert len(output) == min(tokens, len(whole.split()))
     assert "".join(map(str, output)) == emulated_text(GEMMA.name, "a fox", max_new_tokens=tokens)
-    again = await finished(http, clock, GEMMA, {"prompt": "a fox", "max_new_tokens": tokens})
+    again = await finished(api, clock, GEMMA, {"prompt": "a fox", "max_new_tokens": tokens})
     assert again["output"] == output  # the same input, the same text
 
 
@@ -346,10 +330,10 @@ async def test_max_new_tokens_cuts_the_text(
 
 @pytest.mark.parametrize("spec", MODELS, ids=[spec.alias for spec in MODELS])
 async def test_versions_serve_the_published_schemas(
-    http: httpx.AsyncClient, spec: ModelSpec
+    api: httpx.AsyncClient, spec: ModelSpec
 ) -> None:
-    model = (await http.get(f"/v1/models/{spec.name}")).json()
-    version = (await http.get(f"/v1/models/{spec.name}/versions/{spec.version}")).json()
+    model = (await api.get(f"/v1/models/{spec.name}")).json()
+    version = (await api.get(f"/v1/models/{spec.name}/versions/{spec.version}")).json()
     assert model["latest_version"] == version
     schema = version["openapi_schema"]
     assert schema["openapi"] == "3.0.2"

@@ -11,11 +11,18 @@ import pytest
 from pydantic import JsonValue
 
 from replicatehome.catalog import MODELS
-from replicatehome.emulator import ConfigOptions, EmulatorConfig, Faults, emulated_text
-from replicatehome.emulator._backend import Backend, InputError
-from replicatehome.emulator._bodies import MAX_DEPTH, BodyError, parse_json_object
+from replicatehome.emulator import (
+    ConfigOptions,
+    EmulatorApp,
+    EmulatorConfig,
+    Faults,
+    emulated_text,
+)
+from replicatehome.emulator._app import create_prediction, poll_prediction
 from replicatehome.emulator._faults import FAILURE_MESSAGES, FaultInjector
-from replicatehome.emulator._sse import format_event
+from replicatehome.emulator._follow import format_event
+from replicatehome.emulator._inputs import InputError, parse_input
+from replicatehome.emulator._requests import MAX_DEPTH, BodyError, parse_json_object
 from replicatehome.emulator._state import (
     Plan,
     PredictionStore,
@@ -414,42 +421,42 @@ def test_store_rejects_nonsense(options: dict[str, float]) -> None:
 
 def test_unknown_ids_are_not_remembered(clock: FakeClock) -> None:
     config = EmulatorConfig(prediction_ttl=10.0)
-    backend = Backend(config, clock=clock, wall_epoch=0.0)
+    app = EmulatorApp(config, clock=clock, wall_epoch=0.0)
     for number in range(100):
-        assert backend.poll(f"made-up-{number}") is None
-    assert backend.stats.polls == {}
-    record = backend.create(
-        GEMMA, "v", {"prompt": "hi"}, backend.parse_input(GEMMA, {"prompt": "hi"})
+        assert poll_prediction(app, f"made-up-{number}") is None
+    assert app.stats.polls == {}
+    record = create_prediction(
+        app, GEMMA, "v", {"prompt": "hi"}, parse_input(app.config, GEMMA, {"prompt": "hi"})
     )
-    assert backend.poll(record.id) == record
-    assert backend.stats.polls == {record.id: 1}
+    assert poll_prediction(app, record.id) == record
+    assert app.stats.polls == {record.id: 1}
     clock.now += 11.2
-    assert backend.poll(record.id) is None
-    assert backend.stats.polls == {}  # its count went with it
+    assert poll_prediction(app, record.id) is None
+    assert app.stats.polls == {}  # its count went with it
 
 
 def test_an_input_key_can_set_the_duration(clock: FakeClock) -> None:
-    backend = Backend(
+    app = EmulatorApp(
         EmulatorConfig(duration=1.0, duration_from_input="seconds"), clock=clock, wall_epoch=0.0
     )
     for seconds, expected in ((2.5, 2.5), (0, 0.0), (86_400, 86_400.0)):
         inputs = {"prompt": "hi", "seconds": seconds}
-        record = backend.create(GEMMA, "v", inputs, backend.parse_input(GEMMA, inputs))
+        record = create_prediction(app, GEMMA, "v", inputs, parse_input(app.config, GEMMA, inputs))
         assert record.plan.duration == expected
-    plain = backend.create(
-        GEMMA, "v", {"prompt": "hi"}, backend.parse_input(GEMMA, {"prompt": "hi"})
+    plain = create_prediction(
+        app, GEMMA, "v", {"prompt": "hi"}, parse_input(app.config, GEMMA, {"prompt": "hi"})
     )
     assert plain.plan.duration == 1.0  # no key: the configured duration
     bad_values: list[JsonValue] = [-0.1, 86_400.5, True, "2", None, [1], math.nan]
     for bad in bad_values:
         with pytest.raises(InputError, match="seconds: Input should be a number of seconds from 0"):
-            backend.parse_input(GEMMA, {"prompt": "hi", "seconds": bad})
+            parse_input(app.config, GEMMA, {"prompt": "hi", "seconds": bad})
 
 
 def test_without_the_option_the_key_is_just_an_input(clock: FakeClock) -> None:
-    backend = Backend(EmulatorConfig(duration=1.0), clock=clock, wall_epoch=0.0)
+    app = EmulatorApp(EmulatorConfig(duration=1.0), clock=clock, wall_epoch=0.0)
     inputs = {"prompt": "hi", "seconds": "anything"}
-    record = backend.create(GEMMA, "v", inputs, backend.parse_input(GEMMA, inputs))
+    record = create_prediction(app, GEMMA, "v", inputs, parse_input(app.config, GEMMA, inputs))
     assert record.plan.duration == 1.0
 
 

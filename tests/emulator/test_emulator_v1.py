@@ -7,8 +7,7 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import httpx
 import pytest
@@ -17,8 +16,8 @@ from replicate.exceptions import ModelError, ReplicateError
 from replicate.helpers import FileOutput
 from replicate.stream import ServerSentEvent
 
-import replicatehome.emulator._sse
-from replicatehome.catalog import MODELS, ModelSpec
+import replicatehome.emulator._follow
+from replicatehome.catalog import ModelSpec
 from replicatehome.emulator import (
     Emulator,
     EmulatorApp,
@@ -27,122 +26,37 @@ from replicatehome.emulator import (
     create_app,
     emulated_text,
 )
-from replicatehome.emulator._backend import Backend
-from replicatehome.emulator._bodies import MAX_BODY_BYTES
+from replicatehome.emulator._app import create_prediction
+from replicatehome.emulator._follow import hold
+from replicatehome.emulator._inputs import parse_input
+from replicatehome.emulator._requests import MAX_BODY_BYTES, parse_prefer_wait
 from replicatehome.emulator._state import emulated_tokens
-from replicatehome.emulator._wait import hold, parse_prefer_wait
 
 from ..helpers import FakeClock
-from .test_emulator_app import BAD_BODIES, BAD_INPUT_MEMBERS, chunked
+from .helpers import (
+    AUTH,
+    BAD_BODIES,
+    BAD_INPUT_MEMBERS,
+    BASE,
+    GEMMA,
+    SD3,
+    SDXL,
+    asgi_client,
+    assert_problem,
+    chunked,
+    create,
+    events_of,
+    get,
+    model_path,
+    parse_events,
+    text_of,
+)
 
-GEMMA, SD3, SDXL = MODELS[0], MODELS[1], MODELS[2]
-BASE = "http://emu.test"
-TOKEN = "r8_test_token"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
 PNG = b"\x89PNG\r\n\x1a\n"
 MAX_LINES = 2000
 
 
-@dataclass
-class Event:
-    """One server-sent event, parsed by hand: the tests trust no client's parser."""
-
-    event: str
-    id: str
-    data: str
-
-
-def parse_events(lines: list[str]) -> tuple[list[Event], int]:
-    """Events from SSE lines (without their line ends), and how many comment lines there were."""
-    events: list[Event] = []
-    comments = 0
-    fields: dict[str, list[str]] = {}
-    for line in lines:
-        if line == "":
-            if fields:
-                events.append(
-                    Event(fields["event"][0], fields["id"][0], "\n".join(fields.get("data", [])))
-                )
-            fields = {}
-        elif line.startswith(":"):
-            comments += 1
-        else:
-            name, _, value = line.partition(":")
-            fields.setdefault(name, []).append(value.removeprefix(" "))
-    assert not fields, "the stream ended in the middle of an event"
-    return events, comments
-
-
-def text_of(events: list[Event]) -> str:
-    return "".join(event.data for event in events if event.event == "output")
-
-
-def model_path(spec: ModelSpec) -> str:
-    return f"/v1/models/{spec.name}/predictions"
-
-
-def assert_problem(response: httpx.Response, status: int, detail: str = "") -> dict[str, object]:
-    """Check an RFC 7807 answer; return its body."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, object] = response.json()
-    assert body["status"] == status
-    assert body["type"] == "about:blank"
-    assert isinstance(body["title"], str)
-    assert body["title"]
-    assert isinstance(body["detail"], str)
-    assert detail in body["detail"]
-    assert body["instance"] == response.request.url.path
-    return body
-
-
 # --- in-process, on a fake clock --------------------------------------------------------------
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(50.0)
-
-
-@pytest.fixture
-def app(clock: FakeClock) -> EmulatorApp:
-    return create_app(EmulatorConfig(starting=0.2, duration=1.0), clock=clock)
-
-
-@pytest.fixture
-async def api(app: EmulatorApp) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE, headers=AUTH) as client:
-        yield client
-
-
-async def create(
-    api: httpx.AsyncClient, spec: ModelSpec = GEMMA, prompt: str = "hello", **inputs: object
-) -> dict[str, object]:
-    response = await api.post(model_path(spec), json={"input": {"prompt": prompt, **inputs}})
-    assert response.status_code == 201, response.text
-    body: dict[str, object] = response.json()
-    return body
-
-
-async def get(api: httpx.AsyncClient, prediction_id: object) -> dict[str, object]:
-    response = await api.get(f"/v1/predictions/{prediction_id}")
-    assert response.status_code == 200, response.text
-    body: dict[str, object] = response.json()
-    return body
-
-
-async def events_of(api: httpx.AsyncClient, prediction_id: object) -> list[Event]:
-    """The whole stream of a prediction that has ended (the in-process transport buffers)."""
-    headers = {"Accept": "text/event-stream", "Cache-Control": "no-store"}
-    response = await api.get(f"/v1/predictions/{prediction_id}/stream", headers=headers)
-    assert response.status_code == 200
-    assert response.headers["content-type"] == "text/event-stream"
-    assert response.headers["cache-control"] == "no-store"
-    events, comments = parse_events(response.text.split("\n"))
-    assert comments == 0
-    assert [int(event.id) for event in events] == list(range(1, len(events) + 1))
-    return events
 
 
 ROUTES = [
@@ -183,7 +97,7 @@ async def test_any_token_by_default_and_the_homepage_stays_anonymous(
 
 async def test_configured_tokens(clock: FakeClock) -> None:
     app = create_app(EmulatorConfig(api_tokens=frozenset({"r8_good"})), clock=clock)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=BASE) as http:
+    async with asgi_client(app, headers={}) as http:
         path = f"/v1/models/{GEMMA.name}"
         assert (await http.get(path, headers={"Authorization": "Bearer r8_good"})).is_success
         refused = await http.get(path, headers={"Authorization": "Bearer r8_bad"})
@@ -398,13 +312,6 @@ def bounded(clock: FakeClock) -> EmulatorApp:
     return create_app(config, clock=clock)
 
 
-@pytest.fixture
-async def bounded_api(bounded: EmulatorApp) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(bounded)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE, headers=AUTH) as client:
-        yield client
-
-
 async def test_expired_and_evicted_predictions_are_404_on_v1(
     bounded_api: httpx.AsyncClient, bounded: EmulatorApp, clock: FakeClock
 ) -> None:
@@ -549,8 +456,7 @@ async def test_unknown_models_and_versions(api: httpx.AsyncClient) -> None:
 async def test_models_without_a_version_get_one(clock: FakeClock) -> None:
     custom = ModelSpec("acme/writer", None)
     app = create_app(EmulatorConfig(models=(custom,), starting=0, duration=0), clock=clock)
-    transport = httpx.ASGITransport(app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE, headers=AUTH) as api:
+    async with asgi_client(app) as api:
         version = (await api.get("/v1/models/acme/writer")).json()["latest_version"]["id"]
         assert len(version) == 64
         body = {"version": version, "input": {"prompt": "x"}}
@@ -593,29 +499,29 @@ async def test_invalid_prefer_is_a_400(
 
 
 async def test_a_cancel_or_a_stopping_server_ends_a_hold(clock: FakeClock) -> None:
-    backend = Backend(
+    app = EmulatorApp(
         EmulatorConfig(faults=Faults(never_finish=True)), clock=clock, wall_epoch=None
     )
-    parsed = backend.parse_input(GEMMA, {"prompt": "x"})
+    parsed = parse_input(app.config, GEMMA, {"prompt": "x"})
 
     async def held(stop: object) -> float:
-        record = backend.create(GEMMA, str(GEMMA.version), {"prompt": "x"}, parsed)
-        task = asyncio.ensure_future(hold(backend, record.id, 5))
+        record = create_prediction(app, GEMMA, str(GEMMA.version), {"prompt": "x"}, parsed)
+        task = asyncio.ensure_future(hold(app, record.id, 5))
         await asyncio.sleep(0.05)
         began = time.perf_counter()
         if stop == "cancel":
-            backend.store.cancel(record.id)
+            app.store.cancel(record.id)
         else:
-            backend.draining = True
+            app.draining = True
         await asyncio.wait_for(task, 1)
         return time.perf_counter() - began
 
     assert await held("cancel") < 0.3
     assert await held("drain") < 0.3
-    backend.draining = False
-    record = backend.create(GEMMA, str(GEMMA.version), {"prompt": "x"}, parsed)
+    app.draining = False
+    record = create_prediction(app, GEMMA, str(GEMMA.version), {"prompt": "x"}, parsed)
     began = time.perf_counter()
-    await hold(backend, record.id, 0.1)  # the fake clock never moves: real time still runs out
+    await hold(app, record.id, 0.1)  # the fake clock never moves: real time still runs out
     assert 0.1 <= time.perf_counter() - began < 0.5
 
 
@@ -719,28 +625,18 @@ def server() -> Iterator[Emulator]:
         yield emu
 
 
-@pytest.fixture
-def emu(server: Emulator) -> Emulator:
-    """The module's emulator, with no faults and fresh counters."""
-    server.faults = Faults()
-    server.stats.reset()
-    return server
-
-
-@pytest.fixture
-def http(emu: Emulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emu.url, headers=AUTH, timeout=10) as client:
-        yield client
-
-
-def stream_lines(http: httpx.Client, url: str) -> list[str]:
-    """The lines of an event stream, to its end."""
+def stream_lines(
+    http: httpx.Client, url: str, stop: Callable[[list[str]], bool] = lambda lines: False
+) -> list[str]:
+    """The lines of an event stream, to its end, or until `stop` says so of the lines so far."""
     lines: list[str] = []
     with http.stream("GET", url, headers={"Accept": "text/event-stream"}) as response:
         assert response.headers["content-type"] == "text/event-stream"
         for line in response.iter_lines():
             lines.append(line)
             assert len(lines) < MAX_LINES
+            if stop(lines):
+                break  # leaving closes the connection
     return lines
 
 
@@ -832,14 +728,13 @@ def test_stream_follows_a_prediction_as_it_runs(emu: Emulator, http: httpx.Clien
 def test_stream_of_a_canceled_prediction(emu: Emulator, http: httpx.Client) -> None:
     emu.faults = Faults(never_finish=True)
     created = http.post(model_path(GEMMA), json={"input": {"prompt": "x"}}).json()
-    lines: list[str] = []
-    with http.stream("GET", created["urls"]["stream"]) as response:
-        for line in response.iter_lines():
-            lines.append(line)
-            if line == "event: output":
-                canceled = http.post(created["urls"]["cancel"])
-                assert canceled.json()["status"] == "canceled"
-            assert len(lines) < MAX_LINES
+
+    def cancel_at_output(lines: list[str]) -> bool:
+        if lines[-1] == "event: output":
+            assert http.post(created["urls"]["cancel"]).json()["status"] == "canceled"
+        return False
+
+    lines = stream_lines(http, created["urls"]["stream"], cancel_at_output)
     events, _ = parse_events(lines)
     assert (events[-1].event, json.loads(events[-1].data)) == ("done", {"reason": "canceled"})
     assert text_of(events) == "".join(http.get(created["urls"]["get"]).json()["output"])
@@ -848,15 +743,12 @@ def test_stream_of_a_canceled_prediction(emu: Emulator, http: httpx.Client) -> N
 def test_a_stuck_stream_keeps_alive_until_the_client_leaves(
     emu: Emulator, http: httpx.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(replicatehome.emulator._sse, "KEEP_ALIVE", 0.05)
+    monkeypatch.setattr(replicatehome.emulator._follow, "KEEP_ALIVE", 0.05)
     emu.faults = Faults(never_finish=True)
     created = http.post(model_path(GEMMA), json={"input": {"prompt": "x"}}).json()
-    lines: list[str] = []
-    with http.stream("GET", created["urls"]["stream"]) as response:
-        for line in response.iter_lines():
-            lines.append(line)
-            if lines.count(": keep-alive") == 3 or len(lines) > MAX_LINES:
-                break  # leaving closes the connection
+    lines = stream_lines(
+        http, created["urls"]["stream"], lambda lines: lines.count(": keep-alive") == 3
+    )
     events, comments = parse_events(lines)
     assert comments == 3
     assert "done" not in [event.event for event in events]

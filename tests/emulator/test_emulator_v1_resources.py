@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import httpx
@@ -15,17 +15,25 @@ import pytest
 
 import replicatehome.emulator._uploads
 from replicatehome.emulator import EmulatorApp, EmulatorConfig, Faults
-from replicatehome.emulator._cancel_after import parse_cancel_after
-from replicatehome.emulator._files_api import FILE_OWNER, download_signature
-from replicatehome.emulator._multipart import MAX_PARTS, parse_multipart
-from replicatehome.emulator._pagination import Cursor, paginate, parse_cursor
+from replicatehome.emulator._files import FILE_OWNER, MAX_PARTS, download_signature, parse_multipart
+from replicatehome.emulator._requests import parse_cancel_after
+from replicatehome.emulator._responses import Cursor, paginate, parse_cursor
 from replicatehome.emulator._uploads import FILE_TTL, UploadStore
 
 from ..helpers import FakeClock
-from .test_emulator_v1 import AUTH, BASE, GEMMA, SD3, assert_problem, create, events_of, get
+from .helpers import (
+    BASE,
+    GEMMA,
+    SD3,
+    WEBHOOK_SECRET,
+    asgi_client,
+    assert_problem,
+    create,
+    events_of,
+    get,
+)
 
 EPOCH = 1_700_000_000.0
-WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"a test secret of some bytes").decode()
 FILES_SECRET = "files-secret"
 DEPLOYMENT = "acme/writer"
 
@@ -72,11 +80,6 @@ def assert_prediction(body: Mapping[str, object]) -> None:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(50.0)
-
-
-@pytest.fixture
 def app(clock: FakeClock) -> EmulatorApp:
     config = EmulatorConfig(
         starting=0.2,
@@ -87,14 +90,6 @@ def app(clock: FakeClock) -> EmulatorApp:
         max_upload_bytes=1000,
     )
     return EmulatorApp(config, clock=clock, wall_epoch=EPOCH)
-
-
-@pytest.fixture
-async def api(app: EmulatorApp) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE, headers=AUTH) as client:
-        yield client
-    await app.aclose()
 
 
 # --- the prediction object --------------------------------------------------------------------
@@ -125,8 +120,7 @@ async def test_prediction_object_follows_the_reference(
 
 async def test_logs_grow_as_the_stream_sends_them(app: EmulatorApp, clock: FakeClock) -> None:
     app.faults = Faults(failure_rate=1.0)
-    transport = httpx.ASGITransport(app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE, headers=AUTH) as api:
+    async with asgi_client(app) as api:
         created = await create(api)
         clock.now += 5
         failed = await get(api, created["id"])
@@ -308,9 +302,7 @@ async def test_unknown_deployments(api: httpx.AsyncClient) -> None:
 
 async def test_every_model_is_deployed_by_default(clock: FakeClock) -> None:
     app = EmulatorApp(EmulatorConfig(), clock=clock)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app), base_url=BASE, headers=AUTH
-    ) as api:
+    async with asgi_client(app) as api:
         path = f"/v1/deployments/{SD3.name}/predictions"
         created = (await api.post(path, json={"input": {"prompt": "a cat"}})).json()
     assert (created["deployment"], created["model"]) == (SD3.name, SD3.name)

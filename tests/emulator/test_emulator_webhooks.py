@@ -6,11 +6,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -21,67 +18,18 @@ from replicatehome.emulator import Emulator, EmulatorApp, EmulatorConfig, Faults
 from replicatehome.emulator._webhooks import parse_webhook, sign
 
 from ..helpers import FakeClock
-from .test_emulator_v1 import AUTH, BASE, GEMMA, SD3, assert_problem
-
-SECRET = "whsec_" + base64.b64encode(b"webhook test secret, 32 bytes!!!").decode()
-POLL = 0.01
-MAX_POLLS = 500  # 5 s
-
-
-@dataclass
-class Delivery:
-    headers: dict[str, str]
-    body: bytes
-
-    @property
-    def prediction(self) -> dict[str, object]:
-        value: dict[str, object] = json.loads(self.body)
-        return value
-
-
-@dataclass
-class Receiver:
-    """A webhook receiver on 127.0.0.1 that records deliveries and answers `statuses` in turn."""
-
-    server: ThreadingHTTPServer
-    deliveries: list[Delivery] = field(default_factory=list)
-    statuses: list[int] = field(default_factory=list)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def wait_for(self, done: Callable[[list[Delivery]], bool]) -> list[Delivery]:
-        for _ in range(MAX_POLLS):
-            if done(self.deliveries):
-                return list(self.deliveries)
-            time.sleep(POLL)
-        raise AssertionError(f"never came: {self.deliveries}")
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    hook = Receiver(server)
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["content-length"]))
-            hook.deliveries.append(Delivery(dict(self.headers.items()), body))
-            self.send_response(hook.statuses.pop(0) if hook.statuses else 204)
-            self.send_header("content-length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server.RequestHandlerClass = Handler
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield hook
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+from .helpers import (
+    AUTH,
+    GEMMA,
+    MAX_POLLS,
+    POLL,
+    SD3,
+    WEBHOOK_SECRET,
+    Delivery,
+    Receiver,
+    asgi_client,
+    assert_problem,
+)
 
 
 @pytest.fixture(scope="module")
@@ -90,29 +38,16 @@ def server() -> Iterator[Emulator]:
         duration=1.2,
         starting=0.05,
         duration_from_input="seconds",
-        webhook_secret=SECRET,
+        webhook_secret=WEBHOOK_SECRET,
         webhook_retry_delays=(0.01, 0.01),
     ) as emu:
         yield emu
 
 
-@pytest.fixture
-def emu(server: Emulator) -> Emulator:
-    server.faults = Faults()
-    server.stats.reset()
-    return server
-
-
-@pytest.fixture
-def http(emu: Emulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emu.url, headers=AUTH, timeout=10) as client:
-        yield client
-
-
 def verified(delivery: Delivery) -> dict[str, object]:
     """Check a delivery's signature as a receiver would, and return its prediction."""
     headers = delivery.headers
-    key = base64.b64decode(SECRET.removeprefix("whsec_"))
+    key = base64.b64decode(WEBHOOK_SECRET.removeprefix("whsec_"))
     signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + delivery.body
     expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
     assert hmac.compare_digest(headers["webhook-signature"], f"v1,{expected}")
@@ -268,7 +203,7 @@ def test_signature_matches_a_known_value() -> None:
 
 
 def test_stopping_the_server_stops_deliveries(receiver: Receiver) -> None:
-    emu = Emulator(webhook_secret=SECRET, faults=Faults(never_finish=True))
+    emu = Emulator(webhook_secret=WEBHOOK_SECRET, faults=Faults(never_finish=True))
     with emu, httpx.Client(base_url=emu.url, headers=AUTH) as http:
         create(http, receiver.url)
         receiver.wait_for(lambda d: len(d) >= 1)  # it started: the follower is running
@@ -292,13 +227,12 @@ def test_followers_are_capped(
 
 async def test_in_process_apps_stop_deliveries_with_aclose(receiver: Receiver) -> None:
     clock = FakeClock(0.0)
-    app = EmulatorApp(EmulatorConfig(webhook_secret=SECRET), clock=clock)
-    transport = httpx.ASGITransport(app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE, headers=AUTH) as api:
+    app = EmulatorApp(EmulatorConfig(webhook_secret=WEBHOOK_SECRET), clock=clock)
+    async with asgi_client(app) as api:
         body = {"input": {"prompt": "a cat"}, "webhook": receiver.url}
         response = await api.post(f"/v1/models/{SD3.name}/predictions", json=body)
         assert response.status_code == 201
-    assert len(app._backend.webhooks._tasks) == 1
+    assert len(app.webhooks._tasks) == 1
     await app.aclose()
-    assert not app._backend.webhooks._tasks
+    assert not app.webhooks._tasks
     assert receiver.deliveries == []  # its clock never moved: nothing happened to deliver

@@ -16,7 +16,7 @@ from replicatehome.catalog import MODELS, ModelSpec
 from replicatehome.emulator import Emulator
 from replicatehome.webhooks import verify
 
-from ..emulator.test_emulator_webhooks import SECRET, Receiver, receiver
+from ..emulator.helpers import WEBHOOK_SECRET, Receiver, receiver
 from ..helpers import AnyClient, Mode, call, close, handle
 
 __all__ = ["receiver"]  # the fixture, used by name
@@ -31,7 +31,7 @@ OTHER = ModelSpec("someone/echo", "e" * 64, "text")
 @pytest.fixture(scope="module")
 def server() -> Iterator[Emulator]:
     models = (*MODELS, OTHER)
-    with Emulator(duration=0.2, starting=0.02, webhook_secret=SECRET, models=models) as emu:
+    with Emulator(duration=0.2, starting=0.02, webhook_secret=WEBHOOK_SECRET, models=models) as emu:
         yield emu
 
 
@@ -101,7 +101,7 @@ async def test_webhook_deliveries_verify_with_the_secret_the_client_reads(
     official: AnyClient, receiver: Receiver
 ) -> None:
     secret = await call(official.webhooks.default_secret())
-    assert secret == SECRET
+    assert secret == WEBHOOK_SECRET
 
     p = await handle(
         official.predictions.create(

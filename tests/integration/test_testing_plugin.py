@@ -15,7 +15,7 @@ from textwrap import dedent
 import hypercorn.asyncio  # noqa: F401
 import pytest
 
-import replicatehome.emulator._app  # noqa: F401
+import replicatehome.emulator._routes  # noqa: F401
 
 pytest_plugins = ["pytester"]
 

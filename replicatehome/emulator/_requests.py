@@ -1,10 +1,15 @@
-"""The JSON request bodies of every route that takes one, read and checked in one place.
+"""What clients send, read and checked in one place: JSON bodies, and the headers of a create.
 
 Python's json module accepts more than a JSON answer can carry: ``NaN`` and the infinities
 (Starlette renders with ``allow_nan=False``), lone surrogates (they do not encode as UTF-8),
 numbers too large to print back, and nesting deep enough to exhaust the stack. A body holding any
 of them would be stored, then fail every answer that echoes it. So they are refused here, as a
 client's mistake (400), before anything is stored; bodies over `MAX_BODY_BYTES` get a 413.
+
+``Prefer: wait`` asks a ``/v1`` create to hold its answer until the prediction ends, and
+``Cancel-After`` gives the lifetime after which a prediction still running is canceled: a number
+of seconds (``30``), or numbers with units ``h``, ``m`` and ``s`` in that order (``90s``,
+``5m``, ``1h30m45s``), from 5 seconds on.
 """
 
 from __future__ import annotations
@@ -23,9 +28,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_BODY_BYTES",
+    "MAX_CANCEL_AFTER",
     "MAX_DEPTH",
+    "MAX_WAIT",
+    "MIN_CANCEL_AFTER",
     "BodyError",
+    "parse_cancel_after",
     "parse_json_object",
+    "parse_prefer_wait",
     "read_capped",
     "read_json_object",
 ]
@@ -36,6 +46,15 @@ MAX_BODY_BYTES: Final = 1024 * 1024
 MAX_DEPTH: Final = 64
 """How deep arrays and objects may nest, the body's own object counting as the first level."""
 
+MAX_WAIT: Final = 60
+"""The longest hold, in seconds, and the one ``Prefer: wait`` without a number asks for."""
+
+MIN_CANCEL_AFTER: Final = 5.0
+"""The shortest lifetime the API accepts, in seconds."""
+
+MAX_CANCEL_AFTER: Final = 7 * 86_400.0
+"""The longest lifetime the emulator accepts, in seconds: a week, so readings stay precise."""
+
 # Past the cap the body is still read, and dropped, up to this much: a client that sends a
 # little too much then finishes sending and reads its 413, where a server that stops reading
 # mid-body would leave it a connection reset. A client that sends far more is cut off.
@@ -43,7 +62,7 @@ _DRAIN_FACTOR: Final = 16
 
 # Python's default limit on converting between int and str: past it, an echo could not render.
 _MAX_INT_DIGITS: Final = 4300
-_MAX_ECHO: Final = 32  # characters of a refused number quoted back in the error
+_MAX_ECHO: Final = 32  # characters of a refused value quoted back in the error
 
 # A string (the closing quote is optional, so an unterminated one runs to the end), to skip
 # when counting brackets: brackets inside strings do not nest anything.
@@ -58,6 +77,12 @@ _BRACKETS_ONLY: Final[dict[int, str | None]] = {
     ord("}"): "]",
 }
 _STEP: Final = {"[": 1, "]": -1}
+_WAIT_SECONDS: Final = re.compile(r"[0-9]{1,6}")
+_NUMBER: Final = r"[0-9]{1,9}(?:\.[0-9]{1,9})?"
+_DURATION: Final = re.compile(
+    rf"(?:(?P<plain>{_NUMBER})|(?:(?P<h>{_NUMBER})h)?(?:(?P<m>{_NUMBER})m)?(?:(?P<s>{_NUMBER})s)?)"
+)
+_UNITS: Final = {"h": 3600.0, "m": 60.0, "s": 1.0}
 _SURROGATE: Final = re.compile(r"[\ud800-\udfff]")
 _SURROGATE_ESCAPE: Final = re.compile(r"\\u[dD][89abcdefABCDEF]")
 
@@ -153,6 +178,61 @@ def parse_json_object(data: bytes) -> dict[str, JsonValue]:
     if not isinstance(body, dict):
         raise _bad("Request body must be a JSON object.")
     return body
+
+
+def parse_prefer_wait(header: str | None) -> int | None:
+    """The seconds a ``Prefer`` header asks to wait, or ``None`` if it does not ask.
+
+    ``wait`` means `MAX_WAIT`; ``wait=N`` means N, from 1 to `MAX_WAIT`. Other preferences in the
+    header (RFC 7240: comma-separated, with ``;`` parameters) are ignored.
+
+    Raises:
+        ValueError: the ``wait`` preference has a value that is not a whole number from 1 to 60.
+    """
+    if header is None:
+        return None
+    for preference in header.split(","):
+        token, _, _ = preference.partition(";")
+        name, has_value, value = token.partition("=")
+        if name.strip().lower() != "wait":
+            continue
+        if not has_value:
+            return MAX_WAIT
+        value = value.strip().strip('"')
+        if not _WAIT_SECONDS.fullmatch(value) or not 1 <= int(value) <= MAX_WAIT:
+            raise ValueError(
+                f"Invalid Prefer header: wait must be a whole number of seconds from 1 to "
+                f"{MAX_WAIT}, got {value!r}."
+            )
+        return int(value)
+    return None
+
+
+def parse_cancel_after(header: str | None) -> float | None:
+    """The seconds a ``Cancel-After`` header gives, or ``None`` without the header.
+
+    Raises:
+        ValueError: the header is not a duration, or is under `MIN_CANCEL_AFTER` or over
+            `MAX_CANCEL_AFTER`.
+    """
+    if header is None:
+        return None
+    text = header.strip()
+    match = _DURATION.fullmatch(text)
+    if not text or match is None:
+        raise ValueError(
+            f"Cancel-After must be a duration like 30s, 5m or 1h30m, got {_echo(text)!r}."
+        )
+    if match["plain"] is not None:
+        seconds = float(match["plain"])
+    else:
+        seconds = sum(float(match[unit] or 0) * factor for unit, factor in _UNITS.items())
+    if not MIN_CANCEL_AFTER <= seconds <= MAX_CANCEL_AFTER:
+        raise ValueError(
+            f"Cancel-After must be from {MIN_CANCEL_AFTER:g} seconds to "
+            f"{MAX_CANCEL_AFTER / 86_400:g} days, got {_echo(text)!r}."
+        )
+    return seconds
 
 
 def _bad(detail: str) -> BodyError:
