@@ -65,7 +65,7 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[Emulator]:
     """One emulator for the session; predictions take 0.1 s, or ``seconds`` from their input."""
-    with Emulator(duration=0.1, starting=0.02, duration_from_input="seconds") as emu:
+    with Emulator(duration=0.03, starting=0.01, duration_from_input="seconds") as emu:
         yield emu
 
 

@@ -203,7 +203,8 @@ async def test_text_is_streamed_while_the_prediction_runs(
     chunks: list[str] = []
     polls_seen: list[int] = []
 
-    async for chunk in local.create_async_generator("gemma-2b", HI, proxy=None):
+    # The emulator's `seconds` (sent as the seed sent any option): long enough to stream in parts.
+    async for chunk in local.create_async_generator("gemma-2b", HI, proxy=None, seconds=0.5):
         assert isinstance(chunk, str)
         chunks.append(chunk)
         polls_seen.append(emu.stats.requests.get("poll", 0))
@@ -539,7 +540,7 @@ async def test_a_proxy_carries_every_request_and_its_client_is_closed(
 def test_create_completion_streams_text_synchronously(
     local: type[ReplicateHome], emu: Emulator
 ) -> None:
-    chunks = list(local.create_completion("gemma-2b", HI, stream=False))
+    chunks = list(local.create_completion("gemma-2b", HI, stream=False, seconds=0.5))
 
     assert all(isinstance(chunk, str) for chunk in chunks)
     assert len(chunks) > 1
