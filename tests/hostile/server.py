@@ -242,6 +242,23 @@ def trickle(
     return answer
 
 
+def stall(after: float) -> Answer:
+    """A 200 that sends its headers and a start at once, one more byte `after` seconds later,
+    and then nothing: the read after that byte waits as long as the client lets it."""
+
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> bool:
+        head = _head(200, [("Content-Type", "application/json"), ("Content-Length", "1000")])
+        writer.write(head + b'{"id": "p1", "status": "processing", "output": "')
+        await writer.drain()
+        await asyncio.sleep(after)
+        writer.write(b"x")
+        await writer.drain()
+        await asyncio.sleep(MAX_SECONDS)
+        return False
+
+    return answer
+
+
 def endless(piece: bytes = b"x" * 65536, content_type: str = "application/json") -> Answer:
     """A 200 whose body never ends, sent as fast as the client reads."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 import time
@@ -14,7 +15,7 @@ from replicatehome.cli._commands import default_name
 
 from ..helpers import PNG, prediction
 from .conftest import TOKEN, Api
-from .server import HostileServer, respond, trickle
+from .server import HostileServer, Request, respond, trickle
 
 
 @pytest.fixture
@@ -73,6 +74,27 @@ def test_the_default_name_never_replaces_a_file(
 
     assert (tmp_path / "p1.png").read_bytes() == b"mine"
     assert (tmp_path / "p1-1.png").read_bytes() == PNG
+
+
+@pytest.mark.parametrize("output", [None, "out.png"], ids=["default-name", "given-name"])
+def test_a_file_that_appears_while_the_image_downloads_is_not_replaced(
+    cli: list[str], hostile: HostileServer, api: Api, tmp_path: Path, output: str | None
+) -> None:
+    # Another program takes the name after the CLI chose it: the checks before were fine.
+    name = output or "p1.png"
+
+    async def take_the_name_then_serve(request: Request, writer: asyncio.StreamWriter) -> bool:
+        (tmp_path / name).write_bytes(b"theirs")
+        return await respond(200, PNG, raw=True)(request, writer)
+
+    serve_image(hostile, api, "/files/a.png")
+    hostile.route("GET", "/files/", take_the_name_then_serve)
+    given = ["-o", output] if output else []
+
+    assert main(["image", "a cat", *given, *cli]) == 2
+
+    assert (tmp_path / name).read_bytes() == b"theirs"
+    assert [path.name for path in tmp_path.iterdir()] == [name]  # no partial file either
 
 
 def test_an_existing_output_is_kept_unless_forced(

@@ -5,13 +5,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from replicatehome import APITimeoutError, PredictionTimeoutError
 
 from ..helpers import PNG, Mode, call, collect, prediction
 from .conftest import Api, Clients, save
-from .server import HostileServer, event_stream, respond, trickle
+from .server import HostileServer, event_stream, respond, stall, trickle
 
 DEADLINE = 0.5
 SLACK = 0.5
@@ -44,6 +45,48 @@ async def test_a_trickled_answer_ends_at_the_deadline(
     started = time.monotonic()
     with pytest.raises(error):
         await call(client.generate_text("hi"))
+
+    assert time.monotonic() - started <= DEADLINE + SLACK
+
+
+@pytest.mark.parametrize("api", [pytest.param("homepage", id="homepage")], indirect=True)
+async def test_a_read_that_starts_just_before_the_deadline_ends_at_it(
+    clients: Clients, hostile: HostileServer, api: Api
+) -> None:
+    # httpx times each read from the time left when the request was sent: a read that starts
+    # just before the deadline could run on for most of the deadline again. The deadline is
+    # longer than the slack here, so that such a read would overrun it.
+    deadline = 1.0
+    hostile.route("POST", api.create, respond(201, prediction()))
+    hostile.route("GET", api.poll, stall(deadline - 0.1))
+    client = clients(wait_timeout=deadline)
+
+    started = time.monotonic()
+    with pytest.raises(PredictionTimeoutError):
+        await call(client.generate_text("hi"))
+
+    assert time.monotonic() - started <= deadline + SLACK
+
+
+@pytest.mark.parametrize("api", [pytest.param("homepage", id="homepage")], indirect=True)
+async def test_a_trickle_through_the_callers_own_http_client_ends_at_the_deadline(
+    clients: Clients, hostile: HostileServer, api: Api, mode: Mode
+) -> None:
+    # Its sockets know nothing of the deadline: the check between chunks ends the call.
+    http = httpx.Client() if mode == "sync" else httpx.AsyncClient()
+    hostile.route("POST", api.create, respond(201, prediction()))
+    hostile.route("GET", api.poll, trickle(0.02))
+    client = clients(wait_timeout=DEADLINE, http_client=http)
+
+    started = time.monotonic()
+    try:
+        with pytest.raises(PredictionTimeoutError):
+            await call(client.generate_text("hi"))
+    finally:
+        if isinstance(http, httpx.Client):
+            http.close()
+        else:
+            await http.aclose()
 
     assert time.monotonic() - started <= DEADLINE + SLACK
 

@@ -69,6 +69,24 @@ async def test_an_endless_event_stops_at_max_event_bytes(
     assert peak.bytes < 6 * MIB
 
 
+@pytest.mark.parametrize("api", ["official"], indirect=True)
+async def test_an_endless_stream_of_small_events_stops_at_max_response_bytes(
+    clients: Clients, hostile: HostileServer, api: Api
+) -> None:
+    # Each event is far under max_event_bytes: only the cap on the text in all can stop them.
+    stream = {"stream": f"{hostile.url}/stream/p1"}
+    hostile.route("POST", api.create, respond(201, prediction("processing", urls=stream)))
+    event = b"event: output\ndata: " + b"x" * 1000 + b"\n\n"
+    hostile.route("GET", "/stream/", event_stream(b"", event * 64, 0))
+    client = clients(max_response_bytes=MIB, wait_timeout=2)
+
+    with Peak() as peak, pytest.raises(ResponseTooLargeError) as caught:
+        await collect(client.stream_text("hi"))
+
+    assert caught.value.limit == MIB
+    assert peak.bytes < 6 * MIB
+
+
 async def test_an_endless_download_stops_at_max_download_bytes_and_writes_nothing(
     clients: Clients, hostile: HostileServer, api: Api, mode: Mode, tmp_path: Path
 ) -> None:

@@ -77,7 +77,7 @@ async def test_a_trusted_stream_host_is_followed_with_the_token(
 
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
-async def test_a_redirect_to_another_origin_drops_the_token(
+async def test_a_redirect_to_another_origin_drops_the_token_and_cookies(
     clients: Clients,
     hostile: HostileServer,
     elsewhere: HostileServer,
@@ -88,7 +88,7 @@ async def test_a_redirect_to_another_origin_drops_the_token(
     away = [("Location", f"{elsewhere.url}/v1/predictions/p1")]
     hostile.route("GET", api.poll, respond(status, {}, away))
     elsewhere.route("GET", "/v1/", respond(200, prediction("succeeded", ["ok"])))
-    client = clients()
+    client = clients(headers={"Cookie": "session=mine"})
 
     result = await call(client.generate_text("hi"))
 
@@ -96,6 +96,8 @@ async def test_a_redirect_to_another_origin_drops_the_token(
     assert result.text == "ok"
     assert elsewhere.sent("GET", "/v1/predictions/p1")
     assert not carried_token(elsewhere)
+    assert all(request.headers.get("cookie") == "session=mine" for request in hostile.requests)
+    assert not any("cookie" in request.headers for request in elsewhere.requests)
 
 
 async def test_a_redirect_loop_ends_in_a_typed_error(

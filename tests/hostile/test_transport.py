@@ -67,7 +67,8 @@ async def test_async_requests_beyond_the_in_flight_cap_wait_their_turn(api: Api)
 
     async def held(request: Request, writer: asyncio.StreamWriter) -> bool:
         # Each answer waits until the cap's worth of requests are open (5 s at most), so a
-        # slow machine cannot hide a cap that lets too many, or too few, through.
+        # slow machine cannot hide a cap that lets too few through; and then a while longer,
+        # for any request past the cap to arrive, so that one that lets too many through shows.
         nonlocal open_now, most
         open_now += 1
         most = max(most, open_now)
@@ -76,12 +77,14 @@ async def test_async_requests_beyond_the_in_flight_cap_wait_their_turn(api: Api)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(5):
                 await full.wait()
+        await asyncio.sleep(0.2)
         open_now -= 1
         return await respond(200, prediction("succeeded", ["ok"]))(request, writer)
 
     with running() as server:
         server.route("GET", api.poll, held)
-        async with AsyncClient(base_url=server.url, max_retries=0) as client:
+        # A slot that is never given back fails the test at this deadline, not the default's.
+        async with AsyncClient(base_url=server.url, max_retries=0, wait_timeout=10) as client:
             gets = [client.predictions.get(f"p{n}") for n in range(IN_FLIGHT + 20)]
             done = await asyncio.gather(*gets)
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import struct
 import threading
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+import replicatehome._transport
 from replicatehome import (
     APIConnectionError,
     APITimeoutError,
@@ -28,7 +30,7 @@ from replicatehome._backends import BACKEND_NAMES, BackendName
 from replicatehome.emulator import Emulator, Faults, emulated_text
 from replicatehome.inputs import ImageFormat
 
-from ..helpers import AnyClient, Mode, call, chunks, close, handle, make_client
+from ..helpers import AnyClient, Mode, call, chunks, close, collect, handle, make_client
 
 GEMMA = "google-deepmind/gemma-2b-it"
 TOKEN = "r8_emulator_test_token"
@@ -74,14 +76,19 @@ async def test_text_round_trip(live: AnyClient, emu: Emulator) -> None:
 
 
 async def test_streaming_shows_text_long_before_the_end(live: AnyClient, emu: Emulator) -> None:
-    # Long enough for several polls (homepage) or events (official) before the end.
-    parts = [
-        chunk
-        async for chunk in chunks(live.stream_text("Tell a story", extra_input={"seconds": 0.6}))
-    ]
+    # Long enough for several polls (homepage) or events (official) before the end. The
+    # prediction is created after `started` and runs 0.6 s: text that comes sooner than that
+    # came while it ran, not all at its end.
+    started = time.monotonic()
+    parts: list[str] = []
+    arrived: list[float] = []
+    async for chunk in chunks(live.stream_text("Tell a story", extra_input={"seconds": 0.6})):
+        parts.append(chunk)
+        arrived.append(time.monotonic() - started)
 
     assert "".join(parts) == emulated_text(GEMMA, "Tell a story")
     assert len(parts) >= 3
+    assert arrived[0] < 0.6
     if live.backend == "official":  # server-sent events, and one read of the final state
         assert emu.stats.requests["stream"] == 1
         assert emu.stats.requests["poll"] == 1
@@ -290,23 +297,34 @@ async def test_a_dropped_create_is_not_repeated(live: AnyClient, emu: Emulator) 
     assert emu.stats.requests["create"] == 1
 
 
+@pytest.mark.parametrize("how", ["generate", "stream"])
 async def test_cancelling_a_wait_leaves_the_async_client_usable(
-    backend: BackendName, emu: Emulator
+    backend: BackendName, emu: Emulator, monkeypatch: pytest.MonkeyPatch, how: str
 ) -> None:
+    # One request at a time: a cancel that kept its request open, and so its slot, would stall
+    # the next call. On /v1 the cancel comes while the create holds, or while the event stream
+    # is read; on the homepage, during or between polls.
+    monkeypatch.setattr(replicatehome._transport, "IN_FLIGHT", 1)
     emu.faults = Faults(never_finish=True)
     client = connect("async", backend, emu)
     assert not isinstance(client, Client)
-    task = asyncio.create_task(client.generate_text("hi"))
+    waiting = client.generate_text("hi") if how == "generate" else collect(client.stream_text("hi"))
+    route, count = ("poll", 2) if backend == "homepage" else ("stream", 1)
+    if backend == "official" and how == "generate":
+        route = "create"
+    task = asyncio.create_task(waiting)
     for _ in range(200):
-        if emu.stats.requests.get("poll", 0) + emu.stats.requests.get("stream", 0) >= 2:
+        if emu.stats.requests.get(route, 0) >= count:
             break
         await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)  # well inside the request the server has seen
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
 
     emu.faults = Faults()
-    assert (await client.generate_text("again")).text == emulated_text(GEMMA, "again")
+    again = await client.generate_text("again", wait_timeout=5)
+    assert again.text == emulated_text(GEMMA, "again")
     await client.aclose()
 
 

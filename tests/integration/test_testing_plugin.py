@@ -190,16 +190,18 @@ def test_faults_and_state_do_not_leak_into_the_next_test(pytester: pytest.Pytest
         pytester,
         """
         import pytest
-        from replicatehome import PredictionFailedError
+        from replicatehome import NotFoundError, PredictionFailedError
         from replicatehome.emulator import Faults
 
         urls = set()
+        made = []
 
 
         def test_sets_faults(replicatehome_client, replicatehome_emulator):
             replicatehome_emulator.faults = Faults(failure_rate=1.0)
-            with pytest.raises(PredictionFailedError):
+            with pytest.raises(PredictionFailedError) as failed:
                 replicatehome_client.generate_text("hi")
+            made.append(failed.value.prediction.id)
             urls.add(replicatehome_emulator.url)
 
 
@@ -207,6 +209,8 @@ def test_faults_and_state_do_not_leak_into_the_next_test(pytester: pytest.Pytest
             assert replicatehome_emulator.faults == Faults()
             assert replicatehome_emulator.stats.requests == {}
             assert (await replicatehome_async_client.generate_text("hi")).text
+            with pytest.raises(NotFoundError):  # the last test's prediction is gone
+                await replicatehome_async_client.predictions.get(made[0])
             urls.add(replicatehome_emulator.url)
 
 

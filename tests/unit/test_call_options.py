@@ -58,12 +58,12 @@ async def test_a_name_given_both_ways_is_refused(client: AnyClient, mock: respx.
     assert mock.calls.call_count == 0
 
 
-async def test_wait_timeout_bounds_one_call(client: AnyClient, mock: respx.MockRouter) -> None:
+async def test_wait_timeout_bounds_one_call(bounded: AnyClient, mock: respx.MockRouter) -> None:
     mock.post("/api/prediction").respond(201, json=prediction("starting"))
     mock.get("/api/poll").mock(return_value=answer("processing"))
 
     with pytest.raises(PredictionTimeoutError) as caught:
-        await call(client.generate_text("hi", wait_timeout=0.15))
+        await call(bounded.generate_text("hi", wait_timeout=0.15))
 
     assert caught.value.timeout == 0.15
 
@@ -80,11 +80,11 @@ async def test_a_wait_timeout_that_is_no_time_is_refused_before_any_request(
 
 
 async def test_a_prediction_created_with_wait_timeout_waits_that_long_by_default(
-    client: AnyClient, mock: respx.MockRouter
+    bounded: AnyClient, mock: respx.MockRouter
 ) -> None:
     mock.post("/api/prediction").respond(201, json=prediction("starting"))
     mock.get("/api/poll").mock(return_value=answer("processing"))
-    p = await handle(client.predictions.create("gemma-2b", input={}, wait_timeout=0.1))
+    p = await handle(bounded.predictions.create("gemma-2b", input={}, wait_timeout=0.1))
 
     with pytest.raises(PredictionTimeoutError) as default:
         await call(p.wait())

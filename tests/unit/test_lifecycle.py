@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Generator, Sequence
 
 import httpx
@@ -98,6 +99,15 @@ def drive_steps(
 
 def sleeps_of(steps: list[Step]) -> list[float]:
     return [round(step.seconds, 4) for step in steps if isinstance(step, Sleep)]
+
+
+def sends(steps: list[Step]) -> list[Send]:
+    return [step for step in steps if isinstance(step, Send)]
+
+
+def failing(status: int, count: int) -> list[httpx.Response | httpx.HTTPError]:
+    """`count` answers of `status`: more than a flow should ask for, so none runs out."""
+    return [httpx.Response(status) for _ in range(count)]
 
 
 def test_create_builds_the_homepage_request() -> None:
@@ -269,28 +279,48 @@ def test_retry_after_wins_over_shorter_backoff() -> None:
     assert 1.5 <= second <= 1.5 + 0.25
 
 
-def test_backoff_grows_exponentially_with_jitter_and_stops_after_max_retries() -> None:
+@pytest.mark.parametrize(("draw", "jitter"), [(0.0, 0.0), (1.0, 0.25)], ids=["least", "most"])
+def test_backoff_grows_exponentially_with_jitter_and_stops_after_max_retries(
+    monkeypatch: pytest.MonkeyPatch, draw: float, jitter: float
+) -> None:
+    # The random draw pinned at each end of its range: the sleeps move with it, by up to half
+    # the first back-off, so a schedule without jitter fails the "most" case.
+    monkeypatch.setattr(random, "random", lambda: draw)
     clock = FakeClock()
     life = lifecycle(clock, max_retries=3)
+    steps: list[Step] = []
 
     with pytest.raises(InternalServerError):
-        drive(life.get("p1", life.deadline()), [httpx.Response(500) for _ in range(4)], clock)
+        steps.extend(drive_steps(life.get("p1", life.deadline()), failing(500, 5), clock))
 
-    # (No steps are returned on failure; the clock shows how long the flow slept in all.)
-    assert 0.5 + 1 + 2 <= clock.now <= 0.5 + 1 + 2 + 3 * 0.25
+    assert sleeps_of(steps) == [0.5 + jitter, 1 + jitter, 2 + jitter]
+    assert len(sends(steps)) == 4  # the first try and max_retries=3, though a fifth was due
 
 
 def test_a_429_create_is_retried_but_not_past_max_retries() -> None:
     clock = FakeClock()
     life = lifecycle(clock, max_retries=1)
-    spec = resolve("gemma-2b")
+    flow = life.create(resolve("gemma-2b"), {"prompt": "x"}, life.deadline())
+    steps: list[Step] = []
 
     with pytest.raises(RateLimitError):
-        drive(
-            life.create(spec, {"prompt": "x"}, life.deadline()),
-            [httpx.Response(429), httpx.Response(429)],
-            clock,
-        )
+        steps.extend(drive_steps(flow, failing(429, 3), clock))  # kept up to the error
+
+    assert len(sends(steps)) == 2  # retried once, and no more though a third answer waits
+
+
+def test_a_poll_within_a_wait_is_retried_past_max_retries_at_most_every_poll_interval() -> None:
+    # Uncapped, the 0.5 s back-off would double to max_backoff (8 s) between polls.
+    clock = FakeClock()
+    life = lifecycle(clock, max_retries=1, poll_interval=1.0)
+    replies = [*failing(502, 6), ok("succeeded")]
+
+    steps, value = drive(life.get("p1", life.deadline(60.0), patient=True), replies, clock)
+
+    assert isinstance(value, PredictionSnapshot)
+    slept = sleeps_of(steps)
+    assert len(slept) == 6
+    assert max(slept) <= 1.0 + 0.25  # poll_interval, plus the jitter
 
 
 def test_each_request_timeout_is_clamped_to_the_time_left() -> None:

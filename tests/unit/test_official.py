@@ -136,15 +136,28 @@ async def test_a_model_name_that_would_change_the_url_is_refused_before_any_requ
     assert not mock.calls
 
 
+class EndsAtDone(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """An event stream that fails the test if it is read past the chunk with its done event."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self.body
+        raise AssertionError("the event stream was read past its done event")
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self.body
+        raise AssertionError("the event stream was read past its done event")
+
+
 async def test_a_hold_that_expires_falls_back_to_the_stream(
-    live: AnyClient, mock: respx.MockRouter
+    live: AnyClient, mock: respx.MockRouter, sleeps: list[float]
 ) -> None:
     mock.post("/v1/predictions").respond(201, json=official("processing", ["a"]))
-    stream = mock.get(STREAM_URL).respond(
-        200,
-        headers={"Content-Type": "text/event-stream"},
-        content=sse(("output", "a"), ("output", "b"), ("done", "{}")),
-    )
+    # A server may keep the connection open after done: the client must stop reading there.
+    body = EndsAtDone(sse(("output", "a"), ("output", "b"), ("done", "{}")))
+    stream = mock.get(STREAM_URL).mock(return_value=httpx.Response(200, stream=body))
     get = mock.get("/v1/predictions/p1").respond(200, json=official("succeeded", ["a", "b"]))
 
     result = await call(live.generate_text("x"))
@@ -153,6 +166,7 @@ async def test_a_hold_that_expires_falls_back_to_the_stream(
     assert stream.calls[0].request.headers["Accept"] == "text/event-stream"
     assert stream.calls[0].request.headers["Cache-Control"] == "no-store"
     assert get.call_count == 1  # one read of the final state, no polling
+    assert sleeps == []  # read at once, not a poll interval later
 
 
 async def test_stream_text_reads_server_sent_events(

@@ -195,10 +195,10 @@ async def test_a_prediction_that_never_ends_times_out_at_its_deadline(
 
 
 async def test_wait_timeout_argument_overrides_the_clients(
-    client: AnyClient, mock: respx.MockRouter
+    bounded: AnyClient, mock: respx.MockRouter
 ) -> None:
     mock.get("/api/poll").mock(return_value=answer("processing"))
-    p = await handle(client.predictions.get("p1"))
+    p = await handle(bounded.predictions.get("p1"))
 
     with pytest.raises(PredictionTimeoutError) as caught:
         await call(p.wait(timeout=0.1))
