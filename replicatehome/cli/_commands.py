@@ -146,7 +146,14 @@ def run_image(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> int:
             if args.output
             else _free_path(Path.cwd(), default_name(image.prediction.id, image.url))
         )
-        image.save(target, timeout=clock.left(), overwrite=args.force)
+        try:
+            image.save(target, timeout=clock.left(), overwrite=args.force)
+        except FileExistsError:
+            # The checks above passed: another program took the name while the image downloaded.
+            raise UsageError(
+                f"{target} appeared while the image downloaded and was kept; run again, or pass "
+                "--force to overwrite it"
+            ) from None
     stdout.write(image.prediction.model_dump_json(indent=2) if args.json else str(target))
     stdout.write("\n")
     return 0

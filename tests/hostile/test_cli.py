@@ -78,7 +78,12 @@ def test_the_default_name_never_replaces_a_file(
 
 @pytest.mark.parametrize("output", [None, "out.png"], ids=["default-name", "given-name"])
 def test_a_file_that_appears_while_the_image_downloads_is_not_replaced(
-    cli: list[str], hostile: HostileServer, api: Api, tmp_path: Path, output: str | None
+    cli: list[str],
+    hostile: HostileServer,
+    api: Api,
+    tmp_path: Path,
+    output: str | None,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     # Another program takes the name after the CLI chose it: the checks before were fine.
     name = output or "p1.png"
@@ -93,6 +98,7 @@ def test_a_file_that_appears_while_the_image_downloads_is_not_replaced(
 
     assert main(["image", "a cat", *given, *cli]) == 2
 
+    assert "appeared while the image downloaded and was kept" in capsys.readouterr().err
     assert (tmp_path / name).read_bytes() == b"theirs"
     assert [path.name for path in tmp_path.iterdir()] == [name]  # no partial file either
 
