@@ -13,9 +13,10 @@ from .conftest import Api, Clients
 from .server import HostileServer, respond
 
 DEADLINE = 0.6
-GIL = 0.05
-"""Leeway for the server thread to note a request's arrival, behind the client's GIL. The exact
-promise (no send at or after the deadline) is proven on a fake clock in test_lifecycle."""
+GIL = 0.25
+"""Leeway for the server thread to note a request's arrival, behind the client's GIL and, on a
+loaded machine running four test workers on two cores, behind them. The exact promise (no send
+at or after the deadline) is proven on a fake clock in test_lifecycle."""
 
 
 @pytest.mark.parametrize("retry_after", ["0.1", "30"], ids=["short-hint", "hint-past-deadline"])
