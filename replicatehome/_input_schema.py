@@ -21,7 +21,6 @@ bad input through to the server, which checks it again. It never hangs, and rais
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import re
@@ -155,13 +154,9 @@ class _Checker:
         for name, value in given.items():
             node = properties.get(name)
             if name not in properties:
-                near = difflib.get_close_matches(str(name), known[:_HINTS], n=1)
-                hint = f"; did you mean {near[0]!r}?" if near else ""
-                self.fail(
-                    str(name),
-                    value,
-                    f"one of {_listed(known, _name)}",
-                    f"not an input of this model{hint}",
+                allowed = f"one of {_listed(known, _name)}"
+                self.problems.append(
+                    InputProblem.unknown(str(name), value, known[:_HINTS], allowed)
                 )
             # None stands for "not given" where the schema has no default to lose.
             elif value is not None or name in required or _has_default(node):

@@ -7,6 +7,7 @@ time. Each carries what a caller needs to act: the response and body, or the pre
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -94,6 +95,15 @@ class InputProblem:
 
     def __str__(self) -> str:
         return f"{self.field}={shorten(repr(self.given))}: {self.message}"
+
+    @classmethod
+    def unknown(cls, field: str, given: object, known: Sequence[str], allowed: str) -> InputProblem:
+        """A name the model does not take, with the nearest of the `known` names as a hint."""
+        import difflib  # only when an input is wrong: keeps it out of every start-up
+
+        near = difflib.get_close_matches(field, known, n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        return cls(field, given, allowed, f"not an input of this model{hint}")
 
 
 class InputValidationError(ReplicateHomeError, ValueError):

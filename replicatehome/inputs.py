@@ -14,7 +14,6 @@ catches the same mistakes in users' code; a test keeps each in step with its pyd
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Mapping
 from typing import IO, Annotated, Final, Literal, TypeAlias, TypedDict
@@ -351,11 +350,7 @@ def _problem(error: Mapping[str, object], known: tuple[str, ...]) -> InputProble
     field = ".".join(map(str, loc)) if isinstance(loc, tuple) else str(loc)
     given = error.get("input")
     if error["type"] == "extra_forbidden":
-        near = difflib.get_close_matches(field, known, n=1)
-        hint = f"; did you mean {near[0]!r}?" if near else ""
-        return InputProblem(
-            field, given, f"one of {', '.join(known)}", f"not an input of this model{hint}"
-        )
+        return InputProblem.unknown(field, given, known, f"one of {', '.join(known)}")
     message = str(error["msg"]).removeprefix("Value error, ")
     allowed = message.removeprefix(_SHOULD_BE) if message.startswith(_SHOULD_BE) else message
     return InputProblem(field, given, allowed, message)
