@@ -159,7 +159,7 @@ def _wrap_backends(client: httpx.Client | httpx.AsyncClient, wrap: Callable[[Any
 
 
 @functools.cache
-def _tls() -> ssl.SSLContext:
+def tls_settings() -> ssl.SSLContext:
     """The TLS settings of every client the SDK makes: httpx's defaults, built once per process.
 
     Building them loads the ~150 CA certificates of certifi (or ``SSL_CERT_FILE``/``SSL_CERT_DIR``,
@@ -171,7 +171,7 @@ def _tls() -> ssl.SSLContext:
 
 def sync_http_client() -> httpx.Client:
     """A new `httpx.Client` (proxies from the environment included) that obeys `deadline_scope`."""
-    client = httpx.Client(verify=_tls())
+    client = httpx.Client(verify=tls_settings())
     _wrap_backends(client, _DeadlineBackend)
     return client
 
@@ -249,7 +249,7 @@ class _ReadableBackend:
 def async_http_client() -> httpx.AsyncClient:
     """A new `httpx.AsyncClient` that keeps alive as many connections as `IN_FLIGHT` sends."""
     client = httpx.AsyncClient(
-        verify=_tls(),
+        verify=tls_settings(),
         limits=httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT),
     )
     _wrap_backends(client, _ReadableBackend)

@@ -10,7 +10,7 @@ import pytest
 
 from replicatehome.emulator import Emulator, EmulatorApp, EmulatorConfig, Faults
 
-from ..helpers import FakeClock
+from ..helpers import TLS, FakeClock
 from .helpers import AUTH, asgi_client, receiver
 
 __all__ = ["receiver"]  # a fixture, used by name
@@ -54,5 +54,5 @@ def emu(server: Emulator) -> Emulator:
 @pytest.fixture
 def http(emu: Emulator) -> Iterator[httpx.Client]:
     """A client of the module's emulator, over sockets, with a token."""
-    with httpx.Client(base_url=emu.url, headers=AUTH, timeout=10) as client:
+    with httpx.Client(base_url=emu.url, headers=AUTH, timeout=10, verify=TLS) as client:
         yield client

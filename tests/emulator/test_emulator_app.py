@@ -31,7 +31,7 @@ from replicatehome.emulator import (
 )
 from replicatehome.emulator._requests import MAX_BODY_BYTES, MAX_DEPTH
 
-from ..helpers import FakeClock
+from ..helpers import TLS, FakeClock
 from .helpers import (
     BAD_BODIES,
     BAD_INPUT_MEMBERS,
@@ -620,7 +620,7 @@ def emulator() -> Iterator[Emulator]:
 
 def test_sync_emulator_end_to_end(emulator: Emulator) -> None:
     assert emulator.url.startswith("http://127.0.0.1:")
-    with httpx.Client(base_url=emulator.url, timeout=5) as client:
+    with httpx.Client(base_url=emulator.url, timeout=5, verify=TLS) as client:
         created = client.post("/api/prediction", json=body_for(SDXL.name, prompt="a fox"))
         assert created.status_code == 201
         for _ in range(MAX_POLLS):
@@ -639,7 +639,7 @@ async def test_async_emulator_end_to_end() -> None:
     before = emulator_threads()
     async with (
         Emulator(duration=0.05, starting=0.01) as emu,
-        httpx.AsyncClient(base_url=emu.url, timeout=5) as client,
+        httpx.AsyncClient(base_url=emu.url, timeout=5, verify=TLS) as client,
     ):
         created = await client.post("/api/prediction", json=body_for(prompt="hi"))
         for _ in range(MAX_POLLS):
@@ -654,7 +654,7 @@ async def test_async_emulator_end_to_end() -> None:
 
 def test_dropped_connection(emulator: Emulator) -> None:
     emulator.faults = Faults(drop_rate=1.0, max_faults=1)
-    with httpx.Client(base_url=emulator.url, timeout=5) as client:
+    with httpx.Client(base_url=emulator.url, timeout=5, verify=TLS) as client:
         with pytest.raises(httpx.RemoteProtocolError):
             client.post("/api/prediction", json=body_for())
         assert client.post("/api/prediction", json=body_for()).status_code == 201
@@ -671,7 +671,9 @@ def test_emulator_stops_fast_and_can_restart() -> None:
     with pytest.raises(RuntimeError, match="already running"):
         emu.start()
     first = emu.url
-    with httpx.Client(timeout=5) as client:  # an idle keep-alive connection must not hold stop
+    with httpx.Client(
+        timeout=5, verify=TLS
+    ) as client:  # an idle keep-alive connection must not hold stop
         assert client.get(f"{first}/api/poll").status_code == 400
         began = time.perf_counter()
         emu.stop()
@@ -685,7 +687,7 @@ def test_emulator_stops_fast_and_can_restart() -> None:
 
 
 def test_a_body_over_the_cap_gets_its_413_over_a_socket(emulator: Emulator) -> None:
-    with httpx.Client(base_url=emulator.url, timeout=5) as client:
+    with httpx.Client(base_url=emulator.url, timeout=5, verify=TLS) as client:
         too_large = homepage_body(prompt="x" * (2 * MAX_BODY_BYTES))
         response = client.post("/api/prediction", content=too_large)
         assert response.status_code == 413

@@ -32,7 +32,7 @@ from replicatehome.emulator._inputs import parse_input
 from replicatehome.emulator._requests import MAX_BODY_BYTES, parse_prefer_wait
 from replicatehome.emulator._state import emulated_tokens
 
-from ..helpers import FakeClock
+from ..helpers import TLS, FakeClock
 from .helpers import (
     AUTH,
     BAD_BODIES,
@@ -760,7 +760,7 @@ def test_stop_ends_open_streams_and_holds_at_once() -> None:
     results: dict[str, object] = {}
     with (
         Emulator(duration=0.05, starting=0.01, faults=Faults(never_finish=True)) as emu,
-        httpx.Client(base_url=emu.url, headers=AUTH, timeout=10) as http,
+        httpx.Client(base_url=emu.url, headers=AUTH, timeout=10, verify=TLS) as http,
     ):
         created = http.post(model_path(GEMMA), json={"input": {"prompt": "x"}}).json()
 
@@ -798,12 +798,18 @@ def test_stop_ends_open_streams_and_holds_at_once() -> None:
 # --- replicate-python, the official client ----------------------------------------------------
 
 
-@pytest.fixture
-def official(emu: Emulator) -> Iterator[ReplicateClient]:
-    client = ReplicateClient(api_token="r8_test", base_url=emu.url)
+@pytest.fixture(scope="module")
+def replicate_client(server: Emulator) -> Iterator[ReplicateClient]:
+    # One for the module: each new client builds its own TLS settings, ~50 ms of CPU.
+    client = ReplicateClient(api_token="r8_test", base_url=server.url)
     client.poll_interval = 0.01
     yield client
     client._client.close()
+
+
+@pytest.fixture
+def official(emu: Emulator, replicate_client: ReplicateClient) -> ReplicateClient:
+    return replicate_client
 
 
 @pytest.fixture
@@ -819,7 +825,7 @@ def read_image(item: object) -> bytes:
     if isinstance(item, FileOutput):
         return item.read()
     assert isinstance(item, str)
-    return httpx.get(item, timeout=5).content
+    return httpx.get(item, timeout=5, verify=TLS).content
 
 
 def test_replicate_run_text(emu: Emulator, official: ReplicateClient) -> None:

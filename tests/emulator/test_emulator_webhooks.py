@@ -17,7 +17,7 @@ import replicatehome.emulator._webhooks
 from replicatehome.emulator import Emulator, EmulatorApp, EmulatorConfig, Faults, emulated_text
 from replicatehome.emulator._webhooks import parse_webhook, sign
 
-from ..helpers import FakeClock
+from ..helpers import TLS, FakeClock
 from .helpers import (
     AUTH,
     GEMMA,
@@ -204,7 +204,7 @@ def test_signature_matches_a_known_value() -> None:
 
 def test_stopping_the_server_stops_deliveries(receiver: Receiver) -> None:
     emu = Emulator(webhook_secret=WEBHOOK_SECRET, faults=Faults(never_finish=True))
-    with emu, httpx.Client(base_url=emu.url, headers=AUTH) as http:
+    with emu, httpx.Client(base_url=emu.url, headers=AUTH, verify=TLS) as http:
         create(http, receiver.url)
         receiver.wait_for(lambda d: len(d) >= 1)  # it started: the follower is running
         began = time.perf_counter()

@@ -10,7 +10,7 @@ import pytest
 
 from replicatehome import APITimeoutError, PredictionTimeoutError
 
-from ..helpers import PNG, Mode, call, collect, prediction
+from ..helpers import PNG, TLS, Mode, call, collect, prediction
 from .conftest import Api, Clients, save
 from .server import HostileServer, event_stream, respond, stall, trickle
 
@@ -73,7 +73,7 @@ async def test_a_trickle_through_the_callers_own_http_client_ends_at_the_deadlin
     clients: Clients, hostile: HostileServer, api: Api, mode: Mode
 ) -> None:
     # Its sockets know nothing of the deadline: the check between chunks ends the call.
-    http = httpx.Client() if mode == "sync" else httpx.AsyncClient()
+    http = httpx.Client(verify=TLS) if mode == "sync" else httpx.AsyncClient(verify=TLS)
     hostile.route("POST", api.create, respond(201, prediction()))
     hostile.route("GET", api.poll, trickle(0.02))
     client = clients(wait_timeout=DEADLINE, http_client=http)

@@ -30,7 +30,7 @@ from replicatehome._backends import BACKEND_NAMES, BackendName
 from replicatehome.emulator import Emulator, Faults, emulated_text
 from replicatehome.inputs import ImageFormat
 
-from ..helpers import AnyClient, Mode, call, chunks, close, collect, handle, make_client
+from ..helpers import TLS, AnyClient, Mode, call, chunks, close, collect, handle, make_client
 
 GEMMA = "google-deepmind/gemma-2b-it"
 TOKEN = "r8_emulator_test_token"
@@ -98,7 +98,7 @@ async def test_image_bytes_are_exactly_what_the_server_serves(
     live: AnyClient, tmp_path: Path
 ) -> None:
     image = await call(live.generate_image("A dog in space", model="sdxl"))
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(verify=TLS) as http:
         served = (await http.get(image.url)).content
     target = tmp_path / "dog.png"
 
@@ -407,7 +407,7 @@ async def test_num_outputs_and_seed(live: AnyClient) -> None:
 
     assert len(first.urls) == len(again.urls) == 2
     assert first.urls != again.urls  # two predictions...
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(verify=TLS) as http:
         drawn = [(await http.get(url)).content for url in (*first.urls, *again.urls)]
     assert drawn[:2] == drawn[2:]  # ...drawing the same images from the same seed
     assert drawn[0] != drawn[1]

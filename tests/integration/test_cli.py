@@ -19,6 +19,8 @@ from replicatehome.emulator import Emulator, Faults, emulated_text
 from replicatehome.errors import InputValidationError
 from replicatehome.inputs import SDXLLightningInput, StableDiffusion3Input, check_input
 
+from ..helpers import TLS
+
 GEMMA = "google-deepmind/gemma-2b-it"
 
 
@@ -213,7 +215,7 @@ def test_image_is_written_byte_identical_and_its_path_printed(
     status, out, err = run(capsys, "image", "A dog", "--base-url", emu.url, "--json")
     prediction = json.loads(out)
     first = tmp_path / f"{prediction['id']}.webp"  # SD3's default output_format
-    served = httpx.get(prediction["output"][0]).content
+    served = httpx.get(prediction["output"][0], verify=TLS).content
 
     assert status == 0
     assert err == ""

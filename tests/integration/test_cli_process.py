@@ -19,6 +19,8 @@ from replicate.client import Client as ReplicateClient
 from replicatehome.catalog import resolve
 from replicatehome.emulator import Emulator, Faults, emulated_text
 
+from ..helpers import TLS
+
 COMMAND = [sys.executable, "-m", "replicatehome"]
 
 
@@ -48,7 +50,7 @@ def served() -> Iterator[tuple[str, subprocess.Popen[str]]]:
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:
-            httpx.get(f"{url}/api/poll", timeout=0.5)
+            httpx.get(f"{url}/api/poll", timeout=0.5, verify=TLS)
             break
         except httpx.TransportError:
             time.sleep(0.05)
@@ -75,7 +77,7 @@ def test_a_client_written_from_the_protocol_alone_works_against_serve(
 ) -> None:
     url, process = served
     gemma, sdxl = resolve("gemma-2b"), resolve("sdxl")
-    with httpx.Client(headers={"Origin": "https://replicate.com"}) as http:
+    with httpx.Client(verify=TLS, headers={"Origin": "https://replicate.com"}) as http:
         created = http.post(
             f"{url}/api/prediction",
             json={"model": gemma.name, "version": gemma.version, "input": {"prompt": "Hi"}},

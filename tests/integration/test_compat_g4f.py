@@ -34,7 +34,7 @@ from replicatehome.compat.g4f import (
 )
 from replicatehome.emulator import Emulator, Faults, emulated_text
 
-from ..helpers import BASE_URL, GEMMA_VERSION, SD3_VERSION, answer
+from ..helpers import BASE_URL, GEMMA_VERSION, SD3_VERSION, TLS, answer
 
 GEMMA = "google-deepmind/gemma-2b-it"
 SD3 = "stability-ai/stable-diffusion-3"
@@ -326,7 +326,7 @@ async def test_image_models_yield_one_image_response_for_the_last_message(
     assert response.images == url
     assert response.alt == "A dog in space"
     assert str(response) == f"[![A dog in space]({url})]({url})"
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(verify=TLS) as http:
         assert (await http.get(url)).content.startswith(b"RIFF")
 
 
@@ -487,7 +487,7 @@ class ForwardProxy:
                 length = int(value)
         body = await reader.readexactly(length)
         self.forwarded.append(f"{method} {target}")
-        async with httpx.AsyncClient() as upstream:
+        async with httpx.AsyncClient(verify=TLS) as upstream:
             response = await upstream.request(method, target, content=body)
         writer.write(
             f"HTTP/1.1 {response.status_code} {response.reason_phrase}\r\n"
