@@ -336,6 +336,7 @@ class AsyncSender:
         self.http = http
         self._direct = direct
         self._slots = asyncio.Semaphore(IN_FLIGHT) if direct else None
+        self._closing: set[asyncio.Future[None]] = set()
 
     @classmethod
     def of(cls, http: httpx.AsyncClient | None) -> AsyncSender:
@@ -370,7 +371,21 @@ class AsyncSender:
         return _araw(response)
 
     async def close(self, response: httpx.Response) -> None:
-        """Close `response`, and free its slot: once per `open`, read to its end or not."""
+        """Close `response`, and free its slot: once per `open`, read to its end or not.
+
+        The close runs to its end even when the caller is cancelled meanwhile. httpcore marks a
+        response closed before it hands the connection back to its pool, so a cancel landing
+        in between would keep the connection checked out for good (encode/httpcore#1093); once
+        the pool is full of those, every request waits for one until its deadline.
+        """
+        import asyncio
+
+        closing = asyncio.ensure_future(self._close(response))
+        self._closing.add(closing)  # the event loop keeps only a weak reference to a task
+        closing.add_done_callback(self._closing.discard)
+        await asyncio.shield(closing)
+
+    async def _close(self, response: httpx.Response) -> None:
         try:
             await response.aclose()
         finally:

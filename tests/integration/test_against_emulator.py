@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from httpcore._async.http11 import HTTP11ConnectionByteStream
 
 import replicatehome._transport
 from replicatehome import (
@@ -324,6 +325,38 @@ async def test_cancelling_a_wait_leaves_the_async_client_usable(
 
     emu.faults = Faults()
     again = await client.generate_text("again", wait_timeout=5)
+    assert again.text == emulated_text(GEMMA, "again")
+    await client.aclose()
+
+
+@pytest.mark.parametrize("how", ["generate", "stream"])
+async def test_a_cancel_that_lands_while_a_response_closes_frees_its_connection(
+    backend: BackendName, emu: Emulator, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    # httpcore marks a response closed before it hands the connection back to its pool: a cancel
+    # landing in between kept the connection checked out for good (encode/httpcore#1093), so with
+    # one connection the next call waited until its deadline. Slowing every close makes the
+    # cancel land inside one, where under load it landed about one time in five.
+    monkeypatch.setattr(replicatehome._transport, "IN_FLIGHT", 1)
+    closing = asyncio.Event()
+    close_stream = HTTP11ConnectionByteStream.aclose
+
+    async def slow_close(stream: HTTP11ConnectionByteStream) -> None:
+        closing.set()
+        await asyncio.sleep(0.05)
+        await close_stream(stream)
+
+    monkeypatch.setattr(HTTP11ConnectionByteStream, "aclose", slow_close)
+    client = connect("async", backend, emu)
+    assert not isinstance(client, Client)
+    waiting = client.generate_text("hi") if how == "generate" else collect(client.stream_text("hi"))
+    task = asyncio.create_task(waiting)
+    await asyncio.wait_for(closing.wait(), 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    again = await client.generate_text("again", wait_timeout=2)
     assert again.text == emulated_text(GEMMA, "again")
     await client.aclose()
 
