@@ -46,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_serve(args)
         from ._demo import run_demo
 
-        return run_demo(args.output_dir)
+        return run_demo(args.output_dir, args.duration)
     except KeyboardInterrupt:
         sys.stderr.write("\nInterrupted.\n")
         return 130

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .. import Client, Prediction, PredictionResult, ReplicateHomeError
-from .._config import DEFAULT_WAIT_TIMEOUT
+from .._config import DEFAULT_RETRY, DEFAULT_WAIT_TIMEOUT
 from ..catalog import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL, MODELS, Kind, find
 from ._inputs import model_inputs, schema_fields
 from ._progress import Progress
@@ -45,7 +45,10 @@ def _input(args: argparse.Namespace, stdin: TextIO, kind: Kind) -> dict[str, obj
 def _client(args: argparse.Namespace) -> tuple[Client, _Clock]:
     """The client, and the one deadline that create, wait and download share."""
     seconds = DEFAULT_WAIT_TIMEOUT if args.timeout is None else args.timeout
-    client = Client(backend=args.backend, base_url=args.base_url, wait_timeout=seconds)
+    retries = DEFAULT_RETRY.max_retries if args.retries is None else args.retries
+    client = Client(
+        backend=args.backend, base_url=args.base_url, wait_timeout=seconds, max_retries=retries
+    )
     return client, _Clock(seconds)
 
 

@@ -26,14 +26,18 @@ IMAGE_MODEL: Final = "sdxl"  # it makes PNGs, as the saved file's name says; the
 IMAGE_PROMPT = "A dog floating in space, digital art"
 
 
-def run_demo(output_dir: str | None) -> int:
-    """Stream a text generation, make an image with a progress line, and print a summary."""
+def run_demo(output_dir: str | None, duration: float = 1.5) -> int:
+    """Stream a text generation, make an image with a progress line, and print a summary.
+
+    Each emulated prediction starts for a fifth of `duration` seconds, then runs for `duration`.
+    """
     console = Console(highlight=False)
     folder = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="replicatehome-"))
     folder.mkdir(parents=True, exist_ok=True)
 
     console.print("[dim]Starting the emulator on 127.0.0.1 (no network needed)...[/]")
-    with Emulator(duration=1.5, starting=0.3) as emulator, Client(base_url=emulator.url) as client:
+    emulator = Emulator(duration=duration, starting=duration / 5)
+    with emulator, Client(base_url=emulator.url) as client:
         # 1. Text, streamed token by token as the polls show it.
         console.rule(f"[bold]Text[/] · {DEFAULT_TEXT_MODEL} · {TEXT_PROMPT!r}")
         started = time.monotonic()

@@ -51,6 +51,16 @@ def _positive(text: str) -> float:
     return value
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number, 0 or more, not {text}")
+    return value
+
+
 def _fraction(text: str) -> float:
     value = float(text)
     if not 0 <= value <= 1:
@@ -102,6 +112,12 @@ def _generation_options(command: argparse.ArgumentParser, default_model: str) ->
     command.add_argument("--base-url", help="the server (default $REPLICATEHOME_BASE_URL)")
     command.add_argument(
         "--timeout", type=_positive, help="seconds to wait for the prediction (default 300)"
+    )
+    command.add_argument(
+        "--retries",
+        type=_count,
+        metavar="N",
+        help="retries of a request the server throttled, refused or failed (default 2)",
     )
     command.add_argument("-q", "--quiet", action="store_true", help="show no progress on stderr")
 
@@ -286,5 +302,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--output-dir", metavar="DIR", help="where to save the image (default: a temp folder)"
+    )
+    demo.add_argument(
+        "--duration",
+        type=_positive,
+        default=1.5,
+        metavar="SECONDS",
+        help="how long each emulated prediction runs (default 1.5)",
     )
     return parser

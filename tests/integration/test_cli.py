@@ -302,12 +302,27 @@ def test_usage_errors_exit_2_before_any_request(
     assert out == ""
 
 
-def test_an_unreachable_server_exits_3(capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_unreachable_server_exits_3_after_its_retries(
+    capsys: pytest.CaptureFixture[str], sleeps: list[float]
+) -> None:
     # Port 9 (discard) on loopback: nothing listens there, so the connection is refused at once.
     status, _, err = run(capsys, "text", "hi", "--base-url", "http://127.0.0.1:9")
 
     assert status == 3
     assert "Is the server at the base URL up" in err
+    assert len(sleeps) == 2  # the back-off before each of the two retries by default
+
+    sleeps.clear()
+    status, _, _ = run(capsys, "text", "hi", "--base-url", "http://127.0.0.1:9", "--retries", "0")
+    assert (status, sleeps) == (3, [])
+
+
+@pytest.mark.parametrize("value", ["-1", "two", "1.5"])
+def test_retries_must_be_a_whole_number(capsys: pytest.CaptureFixture[str], value: str) -> None:
+    status, _, err = run(capsys, "text", "hi", "--retries", value)
+
+    assert status == 2
+    assert f"must be a whole number, 0 or more, not {value}" in err
 
 
 def test_an_api_error_exits_3(capsys: pytest.CaptureFixture[str], emu: Emulator) -> None:
@@ -344,7 +359,7 @@ def test_every_command_reads_replicatehome_log_even_without_a_client(
     assert len(logger.handlers) == 1
 
 
-def test_debug_shows_the_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+def test_debug_shows_the_traceback(sleeps: list[float]) -> None:
     from replicatehome import APIConnectionError
 
     with pytest.raises(APIConnectionError):
@@ -352,7 +367,7 @@ def test_debug_shows_the_traceback(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_demo_runs_the_main_job(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    status, out, _ = run(capsys, "demo", "--output-dir", str(tmp_path))
+    status, out, _ = run(capsys, "demo", "--output-dir", str(tmp_path), "--duration", "0.2")
 
     (image,) = tmp_path.iterdir()
     assert status == 0
