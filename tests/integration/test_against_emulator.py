@@ -252,12 +252,12 @@ async def test_a_slow_create_times_out_once_and_is_not_repeated(
 async def test_polls_that_time_out_are_retried_until_the_wait_ends(
     mode: Mode, backend: BackendName, emu: Emulator
 ) -> None:
-    client = connect(mode, backend, emu, timeout=0.2, max_retries=1)
+    client = connect(mode, backend, emu, timeout=0.1, max_retries=1)
     p = await handle(client.predictions.create("gemma-2b", input={"prompt": "x"}))
-    emu.faults = Faults(slow_seconds=0.5, routes=WAIT_ROUTES)
+    emu.faults = Faults(slow_seconds=0.3, routes=WAIT_ROUTES)
 
     with pytest.raises(PredictionTimeoutError) as caught:
-        await call(p.wait(timeout=1.0))
+        await call(p.wait(timeout=0.5))
     await close(client)
 
     assert isinstance(caught.value.__cause__, APITimeoutError)
@@ -279,7 +279,7 @@ async def test_json_sent_as_text_plain_is_read(live: AnyClient, emu: Emulator) -
 async def test_a_prediction_that_never_finishes_times_out(
     mode: Mode, backend: BackendName, emu: Emulator
 ) -> None:
-    client = connect(mode, backend, emu, wait_timeout=0.6)
+    client = connect(mode, backend, emu, wait_timeout=0.3)
     emu.faults = Faults(never_finish=True)
 
     with pytest.raises(PredictionTimeoutError) as caught:
