@@ -8,6 +8,7 @@ test can leave it running.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import struct
 import threading
@@ -273,6 +274,7 @@ def endless(piece: bytes = b"x" * 65536, content_type: str = "application/json")
 
 
 @cache
+@functools.cache  # a gibibyte's CRC takes ~0.4 s of CPU: once per test process
 def gzip_bomb(size: int = 1 << 30) -> bytes:
     """`size` zero bytes (a whole number of MiB), gzip-compressed to about a thousandth.
 
