@@ -42,7 +42,7 @@ async def client(mode: Mode) -> AsyncIterator[AnyClient]:
 @pytest.fixture
 def mock() -> Iterator[respx.MockRouter]:
     """respx routes for `BASE_URL`; a request no route matches fails the test."""
-    with respx.mock(base_url=BASE_URL, assert_all_called=False) as router:
+    with respx.mock(base_url=BASE_URL, assert_all_called=False, using="httpx") as router:
         yield router
 
 
