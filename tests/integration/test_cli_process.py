@@ -161,8 +161,9 @@ def read_until_exit(fd: int, process: subprocess.Popen[bytes], seconds: float) -
 
 
 def test_a_terminal_sees_a_live_status_line_that_is_cleaned_up(tmp_path: object) -> None:
-    # Long enough that a poll sees "processing" even on a loaded machine (polls are 0.5 s apart).
-    with Emulator(duration=2.5, starting=0.1) as emu:
+    # Long enough that a poll sees "processing" even on a loaded machine: polls are 0.5 s apart,
+    # so three of them fall within it, the first 0.4 s after it begins.
+    with Emulator(duration=1.5, starting=0.1) as emu:
         leader, follower = pty.openpty()
         process = subprocess.Popen(
             [*COMMAND, "image", "A dog", "--base-url", emu.url, "-o", os.devnull],
