@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -12,6 +13,15 @@ import replicatehome._sync_driver
 from replicatehome.emulator import Emulator, Faults
 
 from .helpers import BASE_URL, AnyClient, Mode, close, make_client
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Hide what the imports and the collection made from the garbage collector.
+
+    Those objects live as long as the run: without this, every full collection walks them again
+    (gc callbacks, summed over the workers: 5.1 s of collecting in a run, 3.6 s with it).
+    """
+    gc.freeze()
 
 
 @pytest.fixture(autouse=True)
