@@ -275,6 +275,27 @@ def direct_transport(
     return http._transport_for_url(url)
 
 
+def _forget_unconnected(transport: object) -> None:
+    """Drop from `transport`'s pool the new connections no request holds any more.
+
+    httpcore gives a waiting request a new connection before the request takes it; a cancel
+    that lands in between leaves the connection in the pool for good, never connected, so
+    neither usable nor idle (encode/httpcore#1099): each such cancel would cost the pool one of
+    its connections. Private state, read defensively: a test against the emulator
+    (``test_a_cancel_before_a_new_connection_is_taken...``) fails if it changes.
+    """
+    pool = getattr(transport, "_pool", None)
+    connections = getattr(pool, "_connections", None)
+    requests = getattr(pool, "_requests", None)
+    if not isinstance(connections, list) or not isinstance(requests, list):
+        return
+    held = {id(getattr(waiting, "connection", None)) for waiting in requests}
+    for connection in list(connections):
+        info = getattr(connection, "info", None)
+        if id(connection) not in held and callable(info) and info() == "CONNECTING":
+            connections.remove(connection)
+
+
 def _raw(response: httpx.Response) -> Iterator[bytes]:
     # A transport that built its response from bytes (httpx.MockTransport) has read it already.
     return iter((response.content,)) if response.is_stream_consumed else response.iter_raw()
@@ -357,9 +378,14 @@ class AsyncSender:
             raise
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
-        if not self._direct:
-            return await self.http.send(request, stream=True, follow_redirects=False)
-        response = await direct_transport(self.http, request.url).handle_async_request(request)
+        transport = direct_transport(self.http, request.url)
+        try:
+            if not self._direct:
+                return await self.http.send(request, stream=True, follow_redirects=False)
+            response = await transport.handle_async_request(request)
+        except BaseException:
+            _forget_unconnected(transport)
+            raise
         response.request = request
         return response
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from httpcore import AsyncConnectionPool
 from httpcore._async.http11 import HTTP11ConnectionByteStream
 
 import replicatehome._transport
@@ -352,6 +353,36 @@ async def test_a_cancel_that_lands_while_a_response_closes_frees_its_connection(
     waiting = client.generate_text("hi") if how == "generate" else collect(client.stream_text("hi"))
     task = asyncio.create_task(waiting)
     await asyncio.wait_for(closing.wait(), 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    again = await client.generate_text("again", wait_timeout=2)
+    assert again.text == emulated_text(GEMMA, "again")
+    await client.aclose()
+
+
+async def test_a_cancel_before_a_new_connection_is_taken_leaves_no_dead_connection(
+    backend: BackendName, emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # httpcore gives a waiting request a new connection before the request takes it: a cancel
+    # landing in between left that connection in the pool for good, never connected
+    # (encode/httpcore#1099), so with one connection the next call waited until its deadline.
+    # Slowing the step in between makes the cancel land inside it.
+    monkeypatch.setattr(replicatehome._transport, "IN_FLIGHT", 1)
+    between = asyncio.Event()
+    close_connections = AsyncConnectionPool._close_connections
+
+    async def slow_close_connections(pool: AsyncConnectionPool, closing: list[object]) -> None:
+        between.set()
+        await asyncio.sleep(0.05)
+        await close_connections(pool, closing)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(AsyncConnectionPool, "_close_connections", slow_close_connections)
+    client = connect("async", backend, emu)
+    assert not isinstance(client, Client)
+    task = asyncio.create_task(client.generate_text("hi"))
+    await asyncio.wait_for(between.wait(), 5)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
