@@ -128,10 +128,9 @@ def test_replicate_python_runs_streams_and_waits_against_serve(
         client._client.close()  # replicate-python never closes its httpx client
 
 
-def test_piped_output_is_exactly_the_text(served: tuple[str, subprocess.Popen[str]]) -> None:
-    url, _ = served
+def test_piped_output_is_exactly_the_text(emu: Emulator) -> None:
     done = subprocess.run(
-        [*COMMAND, "text", "-", "--base-url", url],
+        [*COMMAND, "text", "-", "--base-url", emu.url],
         input="Piped prompt\n",
         capture_output=True,
         text=True,
