@@ -282,7 +282,7 @@ def _forget_unconnected(transport: object) -> None:
     that lands in between leaves the connection in the pool for good, never connected, so
     neither usable nor idle (encode/httpcore#1099): each such cancel would cost the pool one of
     its connections. Private state, read defensively: a test against the emulator
-    (``test_a_cancel_before_a_new_connection_is_taken...``) fails if it changes.
+    (``test_a_cancel_inside_httpcore_leaves_the_pool_whole``) fails if it changes.
     """
     pool = getattr(transport, "_pool", None)
     connections = getattr(pool, "_connections", None)
@@ -378,13 +378,13 @@ class AsyncSender:
             raise
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
-        transport = direct_transport(self.http, request.url)
         try:
             if not self._direct:
                 return await self.http.send(request, stream=True, follow_redirects=False)
-            response = await transport.handle_async_request(request)
+            response = await direct_transport(self.http, request.url).handle_async_request(request)
         except BaseException:
-            _forget_unconnected(transport)
+            if not self.http.is_closed:
+                _forget_unconnected(direct_transport(self.http, request.url))
             raise
         response.request = request
         return response
