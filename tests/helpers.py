@@ -10,6 +10,7 @@ from typing import Literal, TypeVar
 import httpx
 
 from replicatehome import AsyncClient, AsyncPrediction, Client, Prediction, PredictionResult
+from replicatehome._transport import tls_settings
 
 T = TypeVar("T")
 R = TypeVar("R", bound=PredictionResult)
@@ -20,9 +21,10 @@ BASE_URL = "http://homepage.test"
 GEMMA_VERSION = "dff94eaf770e1fc211e425a50b51baa8e4cac6c39ef074681f9e39d778773626"
 SD3_VERSION = "527d2a6296facb8e47ba1eaf17f142c240c19a30894f437feee9b91cc29d8e4f"
 
-TLS = httpx.create_ssl_context()
-"""The TLS settings of the suite's own httpx clients, built once: each build loads the CA bundle,
-about 50 ms of CPU, which a client made per test would pay even for plain http."""
+TLS = tls_settings()
+"""The TLS settings of the suite's own httpx clients: the SDK's, built once per process (each
+build loads the CA bundle, about 50 ms of CPU, which a client made per test would pay even for
+plain http)."""
 
 TOKEN = "r8_secret_test_token_0123456789"
 """A dummy API token: with it, a client speaks the official API."""

@@ -330,59 +330,50 @@ async def test_cancelling_a_wait_leaves_the_async_client_usable(
     await client.aclose()
 
 
-@pytest.mark.parametrize("how", ["generate", "stream"])
-async def test_a_cancel_that_lands_while_a_response_closes_frees_its_connection(
-    backend: BackendName, emu: Emulator, monkeypatch: pytest.MonkeyPatch, how: str
-) -> None:
-    # httpcore marks a response closed before it hands the connection back to its pool: a cancel
-    # landing in between kept the connection checked out for good (encode/httpcore#1093), so with
-    # one connection the next call waited until its deadline. Slowing every close makes the
-    # cancel land inside one, where under load it landed about one time in five.
-    monkeypatch.setattr(replicatehome._transport, "IN_FLIGHT", 1)
-    closing = asyncio.Event()
-    close_stream = HTTP11ConnectionByteStream.aclose
+def slowed(monkeypatch: pytest.MonkeyPatch, owner: type, name: str) -> asyncio.Event:
+    """Make the async method `owner.name` pause 50 ms first; the event is set once one has."""
+    reached = asyncio.Event()
+    method = getattr(owner, name)
 
-    async def slow_close(stream: HTTP11ConnectionByteStream) -> None:
-        closing.set()
+    async def slow(*args: object) -> None:
+        reached.set()
         await asyncio.sleep(0.05)
-        await close_stream(stream)
+        await method(*args)
 
-    monkeypatch.setattr(HTTP11ConnectionByteStream, "aclose", slow_close)
+    monkeypatch.setattr(owner, name, slow)
+    return reached
+
+
+# Two windows where httpcore loses a pooled connection to a cancel (both open upstream), so
+# that with one connection the next call waited until its deadline. Slowing the step makes the
+# cancel land inside it every time; under load it landed there about one time in five.
+CANCEL_WINDOWS = [
+    # A response's close: httpcore marks it closed before it hands the connection back to its
+    # pool (encode/httpcore#1093).
+    pytest.param(HTTP11ConnectionByteStream, "aclose", id="while-a-response-closes"),
+    # httpcore gives a waiting request a new connection, then awaits before the request takes
+    # it; the connection stayed in the pool, never connected (encode/httpcore#1099).
+    pytest.param(AsyncConnectionPool, "_close_connections", id="before-a-new-connection-is-taken"),
+]
+
+
+@pytest.mark.parametrize(("owner", "step"), CANCEL_WINDOWS)
+@pytest.mark.parametrize("how", ["generate", "stream"])
+async def test_a_cancel_inside_httpcore_leaves_the_pool_whole(
+    backend: BackendName,
+    emu: Emulator,
+    monkeypatch: pytest.MonkeyPatch,
+    how: str,
+    owner: type,
+    step: str,
+) -> None:
+    monkeypatch.setattr(replicatehome._transport, "IN_FLIGHT", 1)
+    reached = slowed(monkeypatch, owner, step)
     client = connect("async", backend, emu)
     assert not isinstance(client, Client)
     waiting = client.generate_text("hi") if how == "generate" else collect(client.stream_text("hi"))
     task = asyncio.create_task(waiting)
-    await asyncio.wait_for(closing.wait(), 5)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-
-    again = await client.generate_text("again", wait_timeout=2)
-    assert again.text == emulated_text(GEMMA, "again")
-    await client.aclose()
-
-
-async def test_a_cancel_before_a_new_connection_is_taken_leaves_no_dead_connection(
-    backend: BackendName, emu: Emulator, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # httpcore gives a waiting request a new connection before the request takes it: a cancel
-    # landing in between left that connection in the pool for good, never connected
-    # (encode/httpcore#1099), so with one connection the next call waited until its deadline.
-    # Slowing the step in between makes the cancel land inside it.
-    monkeypatch.setattr(replicatehome._transport, "IN_FLIGHT", 1)
-    between = asyncio.Event()
-    close_connections = AsyncConnectionPool._close_connections
-
-    async def slow_close_connections(pool: AsyncConnectionPool, closing: list[object]) -> None:
-        between.set()
-        await asyncio.sleep(0.05)
-        await close_connections(pool, closing)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(AsyncConnectionPool, "_close_connections", slow_close_connections)
-    client = connect("async", backend, emu)
-    assert not isinstance(client, Client)
-    task = asyncio.create_task(client.generate_text("hi"))
-    await asyncio.wait_for(between.wait(), 5)
+    await asyncio.wait_for(reached.wait(), 5)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
